@@ -1,0 +1,76 @@
+//! The `Dataplane` trait: what the worker needs from a forwarding plane.
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+use crate::conntrack::ConnectionEntry;
+use crate::counters::BypassCounters;
+use crate::error::DataplaneError;
+use crate::event::DataplaneEvent;
+use crate::interface::InterfaceStatus;
+use crate::program::BypassProgram;
+
+/// A forwarding plane Tether configures: the in-process simulator or Linux (nft + netlink).
+///
+/// Methods are synchronous: the Linux implementation runs `nft` and blocking netlink requests, and the
+/// worker calls the dataplane from a blocking context (`spawn_blocking` or its own thread). None of
+/// them may be called while holding a lock an async task waits on. Object safe, so the daemon picks
+/// the implementation at run time (`Arc<dyn Dataplane>`).
+pub trait Dataplane: Send + Sync + 'static {
+    fn kind(&self) -> DataplaneKind;
+
+    /// Every interface, sorted by name.
+    fn interfaces(&self) -> Result<Vec<InterfaceStatus>, DataplaneError>;
+
+    /// One interface.
+    fn interface(&self, name: &str) -> Result<InterfaceStatus, DataplaneError> {
+        self.interfaces()?
+            .into_iter()
+            .find(|i| i.name == name)
+            .ok_or_else(|| DataplaneError::UnknownInterface(name.to_string()))
+    }
+
+    /// Events from now on. The channel is bounded: on `RecvError::Lagged` the receiver has missed
+    /// events and must resynchronise from [`Dataplane::interfaces`] before using its state again.
+    fn subscribe(&self) -> broadcast::Receiver<DataplaneEvent>;
+
+    /// Sets or clears Tether's own disable of an interface (link state tracking's downstream
+    /// action). Uses protodown where the interface supports it, else admin down; returns which, so
+    /// the caller can record it and undo exactly that. Idempotent.
+    fn set_tether_disabled(
+        &self,
+        name: &str,
+        disabled: bool,
+    ) -> Result<DisableMethod, DataplaneError>;
+
+    /// Replaces the installed bypass program atomically (all or nothing, validated first) without
+    /// resetting the idle timers of live connections: see the implementation for what happens to
+    /// bypass entries whose class the new program drops.
+    fn install_bypass(&self, program: &BypassProgram) -> Result<(), DataplaneError>;
+
+    fn bypass_counters(&self) -> Result<BypassCounters, DataplaneError>;
+
+    /// The connection table (only bypass entries if `bypass_only`), sorted by id (= age).
+    fn connections(&self, bypass_only: bool) -> Result<Vec<ConnectionEntry>, DataplaneError>;
+
+    /// The dataplane's clock in ns since the Unix epoch: the wall clock on Linux, the simulated
+    /// clock in the simulator. Timestamps in events and state use it.
+    fn now_ns(&self) -> u64;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DataplaneKind {
+    Sim,
+    Linux,
+}
+
+/// How Tether disabled an interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DisableMethod {
+    /// A flag separate from the admin state (`IFLA_PROTO_DOWN`): the operator's state is untouched.
+    Protodown,
+    /// Admin down, for drivers without protodown; Tether must remember it did this.
+    AdminDown,
+}

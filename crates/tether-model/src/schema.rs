@@ -1,0 +1,147 @@
+//! The compiled schema: one libyang context built from the embedded YANG modules.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use yang3::context::{Context, ContextFlags, EmbeddedModuleKey};
+
+use crate::error::ModelError;
+use crate::ffi;
+use crate::generated::MODULES;
+
+/// A YANG module compiled into the binary.
+#[derive(Debug, Clone, Copy)]
+pub struct ModuleSource {
+    pub name: &'static str,
+    pub revision: &'static str,
+    pub namespace: &'static str,
+    pub prefix: &'static str,
+    pub organization: &'static str,
+    /// The module's YANG text.
+    pub text: &'static str,
+}
+
+/// Which optional parts of the schema are switched on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SchemaOptions {
+    /// Feature `tether-interfaces:simulation`: clients may create simulated interfaces and
+    /// drive their carrier. On only with the in-process dataplane.
+    pub simulation: bool,
+}
+
+/// A module as advertised to clients (gNMI Capabilities, NETCONF hello).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleInfo {
+    pub name: &'static str,
+    pub revision: &'static str,
+    pub organization: &'static str,
+    pub namespace: &'static str,
+    pub features: Vec<&'static str>,
+}
+
+/// The compiled schema. Lives for the whole process (`&'static`): libyang data trees borrow
+/// their context, and every tree in Tether is built against this one.
+pub struct Schema {
+    ctx: Context,
+    raw: ffi::CtxPtr,
+    options: SchemaOptions,
+    modules: Vec<ModuleInfo>,
+}
+
+impl std::fmt::Debug for Schema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Schema")
+            .field("options", &self.options)
+            .field("modules", &self.modules)
+            .finish()
+    }
+}
+
+/// libyang's context creation and module loading are not thread-safe across contexts
+/// sharing the global log settings; serialise them.
+static LOAD: Mutex<()> = Mutex::new(());
+
+impl Schema {
+    /// Compiles the embedded modules. The result is leaked on purpose: a schema is built once
+    /// per process (twice in tests) and every data tree borrows it for its whole life.
+    pub fn load(options: SchemaOptions) -> Result<&'static Schema, ModelError> {
+        let _guard = LOAD.lock().unwrap_or_else(|e| e.into_inner());
+        let ctx = Context::new(ContextFlags::NO_YANGLIBRARY | ContextFlags::DISABLE_SEARCHDIRS)
+            .map_err(|e| ModelError::Schema(e.to_string()))?;
+        let raw = ctx.into_raw();
+        // SAFETY: `raw` was just taken apart from a Context and is wrapped exactly once.
+        let mut ctx = unsafe { ffi::context_from_raw(raw) };
+        ffi::store_all_errors();
+        let embedded: HashMap<EmbeddedModuleKey, &'static str> = MODULES
+            .iter()
+            .map(|m| {
+                (
+                    EmbeddedModuleKey::new(m.name, Some(m.revision), None, None),
+                    m.text,
+                )
+            })
+            .chain(
+                MODULES
+                    .iter()
+                    .map(|m| (EmbeddedModuleKey::new(m.name, None, None, None), m.text)),
+            )
+            .collect();
+        ctx.set_embedded_modules(&embedded);
+        let mut modules = Vec::new();
+        for m in MODULES {
+            let features: Vec<&'static str> = if options.simulation && m.name == "tether-interfaces"
+            {
+                vec!["simulation"]
+            } else {
+                vec![]
+            };
+            ctx.load_module(m.name, Some(m.revision), &features)
+                .map_err(|e| ModelError::Schema(format!("module {}: {e}", m.name)))?;
+            modules.push(ModuleInfo {
+                name: m.name,
+                revision: m.revision,
+                organization: m.organization,
+                namespace: m.namespace,
+                features,
+            });
+        }
+        ffi::clear_errors(raw);
+        let schema: &'static Schema = Box::leak(Box::new(Schema {
+            ctx,
+            raw: ffi::CtxPtr(raw),
+            options,
+            modules,
+        }));
+        Ok(schema)
+    }
+
+    /// The libyang context.
+    pub fn context(&'static self) -> &'static Context {
+        &self.ctx
+    }
+
+    /// The raw libyang context, for the FFI layer.
+    pub(crate) fn raw(&self) -> *mut libyang3_sys::ly_ctx {
+        self.raw.0
+    }
+
+    /// The options the schema was built with.
+    pub fn options(&self) -> SchemaOptions {
+        self.options
+    }
+
+    /// Tether's own modules (not libyang's internal ones).
+    pub fn modules(&self) -> &[ModuleInfo] {
+        &self.modules
+    }
+
+    /// Finds the module that defines a top-level data node named `name` (for clients that
+    /// send `/link-state/...` without a module prefix).
+    pub fn module_of_top_level(&'static self, name: &str) -> Option<&'static str> {
+        self.modules.iter().map(|m| m.name).find(|m| {
+            self.ctx
+                .get_module_implemented(m)
+                .is_some_and(|module| module.data().any(|n| n.name() == name))
+        })
+    }
+}

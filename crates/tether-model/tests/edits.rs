@@ -1,0 +1,369 @@
+//! The edit engine against the real modules: the reference scenario goes in and comes out,
+//! and every kind of bad input is refused with its path while the tree stays unchanged.
+
+use serde_json::json;
+use tether_model::{ConfigTree, Edit, ModelError, Schema, SchemaOptions};
+
+const BYP: &str = "/tether-conntrack-bypass:bypass";
+const LST: &str = "/tether-link-state:link-state";
+
+fn schema() -> &'static Schema {
+    static S: std::sync::OnceLock<&'static Schema> = std::sync::OnceLock::new();
+    S.get_or_init(|| Schema::load(SchemaOptions { simulation: true }).expect("schema"))
+}
+
+fn reference() -> ConfigTree {
+    let mut t = ConfigTree::new(schema());
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/reference.json")).unwrap();
+    t.apply(&[Edit::update("/", doc)])
+        .expect("reference config is valid");
+    t
+}
+
+fn entry(seq: u32) -> String {
+    format!(
+        "{BYP}/access-lists/access-list[name='StatelessTraffic']/entries/entry[sequence='{seq}']"
+    )
+}
+
+#[test]
+fn reference_config_round_trips_through_the_typed_datastore() {
+    let t = reference();
+    let typed = t.typed().unwrap();
+    let byp = typed.tether_conntrack_bypass.bypass.as_ref().unwrap();
+    let acl = &byp.access_lists.as_ref().unwrap().access_list[0];
+    assert_eq!(acl.name.as_str(), "StatelessTraffic");
+    let e = &acl.entries.as_ref().unwrap().entry;
+    assert_eq!(e.len(), 2);
+    let pol = &byp.policies.as_ref().unwrap().policy;
+    let class_cfg = pol[0].classes.as_ref().unwrap().class[0]
+        .config
+        .as_ref()
+        .unwrap();
+    assert_eq!(class_cfg.idle_timeout.map(|v| v.get()), Some(900));
+    assert_eq!(class_cfg.tcp_state_bypass, Some(true));
+    let lst = typed.tether_link_state.link_state.as_ref().unwrap();
+    let g = &lst.groups.as_ref().unwrap().group[0];
+    // Defaults are filled in by libyang.
+    assert_eq!(g.config.as_ref().unwrap().enabled, Some(true));
+    // Serialising the typed datastore and loading it again gives the same datastore (the
+    // typed view includes defaults, which the reload makes explicit).
+    let again = serde_json::to_value(&typed).unwrap();
+    let mut t2 = ConfigTree::new(schema());
+    t2.apply(&[Edit::replace("/", again)]).unwrap();
+    assert_eq!(t2.typed().unwrap(), typed);
+    assert!(
+        t.leaves()
+            .iter()
+            .all(|(k, v)| t2.leaves().get(k) == Some(v))
+    );
+}
+
+#[test]
+fn leaf_updates_replace_and_delete_report_exact_changes() {
+    let mut t = reference();
+    let p = format!("{}/config/remark", entry(10));
+    let ch = t.apply(&[Edit::update(&p, json!("changed"))]).unwrap();
+    assert_eq!(ch.len(), 1);
+    assert_eq!(ch[0].old.as_deref(), Some("Outbound Traffic"));
+    assert_eq!(ch[0].new.as_deref(), Some("changed"));
+
+    // Replace of one container replaces only that subtree.
+    let before = t.leaves();
+    let cfg = format!("{}/config", entry(20));
+    t.apply(&[Edit::replace(
+        &cfg,
+        json!({"sequence": 20, "action": "deny", "protocol": "ip"}),
+    )])
+    .unwrap();
+    let after = t.leaves();
+    assert_eq!(
+        after.get(&format!("{cfg}/action")).map(String::as_str),
+        Some("deny")
+    );
+    assert!(!after.contains_key(&format!("{cfg}/source-prefix")));
+    assert_eq!(
+        before.get(&format!("{}/config/remark", entry(10))),
+        after.get(&format!("{}/config/remark", entry(10)))
+    );
+
+    // Deleting an absent node succeeds and changes nothing.
+    let ch = t.apply(&[Edit::delete(entry(99))]).unwrap();
+    assert!(ch.is_empty());
+    // Deleting a group removes all its leaves.
+    let ch = t
+        .apply(&[Edit::delete(format!("{LST}/groups/group[id='1']"))])
+        .unwrap();
+    assert!(ch.iter().all(|c| c.new.is_none()) && ch.len() >= 6);
+}
+
+#[test]
+fn leaf_changes_reverse_exactly() {
+    let mut t = reference();
+    let before = t.leaves();
+    let ch = t
+        .apply(&[
+            Edit::delete(format!("{BYP}/service-policies")),
+            Edit::update(
+                format!("{}/config/destination-port", entry(10)),
+                json!("443"),
+            ),
+            Edit::update(
+                format!("{LST}/groups/group[id='7']/config"),
+                json!({"id": 7, "up-delay": 5}),
+            ),
+        ])
+        .unwrap();
+    let back: Vec<_> = ch.iter().map(|c| c.reversed()).collect();
+    t.apply_leaf_changes(&back).unwrap();
+    assert_eq!(t.leaves(), before);
+}
+
+/// Each case: (description, edits, expected path fragment in the error).
+fn bad_inputs() -> Vec<(&'static str, Vec<Edit>, &'static str)> {
+    let e10 = entry(10);
+    vec![
+        (
+            "unknown module",
+            vec![Edit::update("/no-such-module:x", json!({}))],
+            "no-such-module",
+        ),
+        (
+            "unknown leaf",
+            vec![Edit::update(format!("{e10}/config/colour"), json!("red"))],
+            "colour",
+        ),
+        (
+            "unknown member in a container",
+            vec![Edit::update(
+                format!("{e10}/config"),
+                json!({"colour": "red"}),
+            )],
+            "config",
+        ),
+        (
+            "string where a number belongs",
+            vec![Edit::update(
+                format!("{LST}/groups/group[id='1']/config/up-delay"),
+                json!("soon"),
+            )],
+            "up-delay",
+        ),
+        (
+            "idle-timeout 0",
+            vec![Edit::update(
+                format!(
+                    "{BYP}/policies/policy[name='Inside-policy']/classes/class[name='tcp_bypass']/config/idle-timeout"
+                ),
+                json!(0),
+            )],
+            "idle-timeout",
+        ),
+        (
+            "idle-timeout above the range",
+            vec![Edit::update(
+                format!(
+                    "{BYP}/policies/policy[name='Inside-policy']/classes/class[name='tcp_bypass']/config/idle-timeout"
+                ),
+                json!(4294801),
+            )],
+            "idle-timeout",
+        ),
+        (
+            "port 70000",
+            vec![Edit::update(
+                format!("{e10}/config/destination-port"),
+                json!("70000"),
+            )],
+            "destination-port",
+        ),
+        (
+            "prefix /33",
+            vec![Edit::update(
+                format!("{e10}/config/source-prefix"),
+                json!("10.0.0.0/33"),
+            )],
+            "source-prefix",
+        ),
+        (
+            "prefix /129",
+            vec![Edit::update(
+                format!("{e10}/config/source-prefix"),
+                json!("2001:db8::/129"),
+            )],
+            "source-prefix",
+        ),
+        (
+            "class naming no access-list",
+            vec![Edit::update(
+                format!("{BYP}/classes/class[name='c2']/config"),
+                json!({"name": "c2", "match-access-list": "Nope"}),
+            )],
+            "match-access-list",
+        ),
+        (
+            "policy class naming no class",
+            vec![Edit::update(
+                format!(
+                    "{BYP}/policies/policy[name='Inside-policy']/classes/class[name='ghost']/config"
+                ),
+                json!({"name": "ghost"}),
+            )],
+            "ghost",
+        ),
+        (
+            "upstream in 1 and downstream in 2",
+            vec![Edit::update(
+                format!("{LST}/groups/group[id='2']"),
+                json!({"config": {"id": 2}, "downstream": {"interfaces": {"interface": [{"name": "Po11", "config": {"name": "Po11"}}]}}}),
+            )],
+            "Po11",
+        ),
+        (
+            "upstream and downstream in one group",
+            vec![Edit::update(
+                format!(
+                    "{LST}/groups/group[id='1']/downstream/interfaces/interface[name='Po11']/config"
+                ),
+                json!({"name": "Po11"}),
+            )],
+            "Po11",
+        ),
+        (
+            "a second service-policy on one interface",
+            vec![Edit::update(
+                format!("{BYP}/service-policies/service-policy[interface='Inside']/config"),
+                json!({"interface": "MPLS", "policy": "MPLS-policy"}),
+            )],
+            "Inside",
+        ),
+        (
+            "malformed JSON value shape",
+            vec![Edit::update(
+                format!("{e10}/config"),
+                json!("not an object"),
+            )],
+            "config",
+        ),
+        (
+            "an empty key",
+            vec![Edit::update(
+                format!("{BYP}/classes/class[name='']/config"),
+                json!({"name": "", "match-access-list": "StatelessTraffic"}),
+            )],
+            "class",
+        ),
+        (
+            "state data",
+            vec![Edit::update(
+                format!("{LST}/groups/group[id='1']/state/status"),
+                json!("up"),
+            )],
+            "state",
+        ),
+        (
+            "a later part of the transaction is bad",
+            vec![
+                Edit::update(format!("{e10}/config/remark"), json!("fine")),
+                Edit::update(format!("{e10}/config/protocol"), json!("icmp")),
+                Edit::update(format!("{e10}/config/destination-port"), json!("22")),
+            ],
+            "entry",
+        ),
+    ]
+}
+
+#[test]
+fn bad_input_is_refused_with_its_path_and_changes_nothing() {
+    for (what, edits, fragment) in bad_inputs() {
+        let mut t = reference();
+        let before = t.leaves();
+        let json_before = t.to_json(true).unwrap();
+        let err = t.apply(&edits).expect_err(what);
+        assert!(err.is_user_error(), "{what}: {err}");
+        let text = err.to_string();
+        assert!(
+            text.contains(fragment),
+            "{what}: error {text:?} does not name {fragment:?}"
+        );
+        assert!(
+            err.path().is_some() || matches!(err, ModelError::Path { .. }),
+            "{what}: no path in {err:?}"
+        );
+        assert_eq!(t.leaves(), before, "{what}: tree changed");
+        assert_eq!(
+            t.to_json(true).unwrap(),
+            json_before,
+            "{what}: defaults changed"
+        );
+    }
+}
+
+#[test]
+fn malformed_json_text_is_refused() {
+    // The gNMI layer hands over serde_json values; text that is not JSON never reaches the
+    // engine. What the engine sees of "bad JSON" is a value of the wrong shape.
+    assert!(serde_json::from_str::<serde_json::Value>("{\"a\": ").is_err());
+}
+
+#[test]
+fn lenient_scalars_from_stock_clients_are_accepted() {
+    let mut t = reference();
+    // pygnmi: bare strings, numbers as strings, booleans as strings.
+    t.apply(&[
+        Edit::update(
+            format!("{LST}/groups/group[id='1']/config/up-delay"),
+            json!("5"),
+        ),
+        Edit::update(
+            format!("{LST}/groups/group[id='1']/config/enabled"),
+            json!("false"),
+        ),
+        Edit::update(format!("{}/config/protocol", entry(10)), json!("6")),
+        Edit::update(
+            format!("{LST}/groups/group[id='1']/config/description"),
+            json!(42),
+        ),
+    ])
+    .unwrap();
+    let l = t.leaves();
+    assert_eq!(
+        l[&format!("{LST}/groups/group[id='1']/config/up-delay")],
+        "5"
+    );
+    assert_eq!(
+        l[&format!("{LST}/groups/group[id='1']/config/enabled")],
+        "false"
+    );
+}
+
+#[test]
+fn no_module_references_another_modules_data() {
+    // ConfigTree validates only the modules a transaction touched; that is sound only while
+    // no leafref or must of one module points into another's data.
+    for m in tether_model::MODULES {
+        for (i, line) in m.text.lines().enumerate() {
+            let l = line.trim();
+            if l.starts_with("path") || l.starts_with("must") {
+                for other in tether_model::MODULES.iter().filter(|o| o.name != m.name) {
+                    assert!(
+                        !l.contains(&format!("/{}:", other.prefix)),
+                        "{}:{}: {l}",
+                        m.name,
+                        i + 1
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn generated_newtypes_enforce_yang_ranges() {
+    use tether_model::tether_link_state::link_state::groups::group::config::GroupId;
+    assert!(GroupId::new(0).is_err());
+    assert!(GroupId::new(4096).is_ok());
+    assert!(GroupId::new(4097).is_err());
+    assert!(serde_json::from_str::<GroupId>("4097").is_err());
+}

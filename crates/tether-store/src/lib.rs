@@ -1,0 +1,77 @@
+//! Tether's running datastore.
+//!
+//! What this crate is for: holding the one running configuration, applying commits to it
+//! as validated all-or-nothing transactions (through `tether-model`), persisting each commit
+//! in sled together with its commit-log record, and telling the caller "done" only once the
+//! commit is on stable storage. It keeps the last N commits for audit and rollback, and
+//! broadcasts every durable commit to the rest of the daemon (worker, telemetry).
+//!
+//! What it is not for: protocols (gNMI, NETCONF) or behaviour (the worker). It never
+//! imports them; they call it.
+//!
+//! Concurrency: commits are serialised by one writer thread, which batches the commits that
+//! arrive while a sync is in flight into one `fdatasync` (group commit). Readers take a
+//! shared lock on the in-memory tree and are blocked only for the few microseconds a commit
+//! spends editing it in place, never during disk I/O.
+
+mod durable;
+mod error;
+mod record;
+mod sled_store;
+
+pub use error::StoreError;
+pub use record::{CommitMeta, CommitOutcome, CommitRecord};
+pub use sled_store::{SledStore, StoreOptions};
+
+use std::sync::RwLockReadGuard;
+
+use tether_model::{ConfigTree, Edit};
+
+/// The datastore interface the northbound protocols and the worker use.
+pub trait Store: Send + Sync + 'static {
+    /// Applies `edits` as one transaction and waits until it is durable. An edit that fails
+    /// validation changes nothing and returns the model's error.
+    fn commit(&self, edits: Vec<Edit>, meta: CommitMeta) -> Pending;
+
+    /// Returns the configuration to what it was right after commit `id`, as a new commit.
+    fn rollback(&self, id: u64, meta: CommitMeta) -> Pending;
+
+    /// A read view of the running configuration.
+    fn config(&self) -> RwLockReadGuard<'_, ConfigTree>;
+
+    /// The newest commits, newest first (at most `limit`).
+    fn commits(&self, limit: usize) -> Result<Vec<CommitRecord>, StoreError>;
+
+    /// Every durable commit from now on. A receiver that falls behind gets `Lagged` and must
+    /// re-read the configuration.
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<std::sync::Arc<CommitRecord>>;
+
+    /// Durable key/value records the daemon keeps beside the configuration (e.g. which
+    /// interfaces link-state tracking disabled, so a restart re-enables exactly those).
+    fn runtime_put(&self, key: &str, value: Option<&[u8]>) -> Result<(), StoreError>;
+
+    /// Runtime records whose key starts with `prefix`.
+    fn runtime_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+}
+
+/// A commit on its way to stable storage.
+pub struct Pending(tokio::sync::oneshot::Receiver<Result<CommitOutcome, StoreError>>);
+
+impl Pending {
+    pub(crate) fn new(
+        rx: tokio::sync::oneshot::Receiver<Result<CommitOutcome, StoreError>>,
+    ) -> Self {
+        Pending(rx)
+    }
+
+    /// Waits from async code.
+    pub async fn wait(self) -> Result<CommitOutcome, StoreError> {
+        self.0.await.unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// Waits from a plain thread (tests, benchmarks, tools). Must not be called from inside
+    /// a tokio runtime.
+    pub fn wait_blocking(self) -> Result<CommitOutcome, StoreError> {
+        self.0.blocking_recv().unwrap_or(Err(StoreError::Closed))
+    }
+}
