@@ -130,10 +130,11 @@ unsafe fn inspect_raw(raw: *mut ffi::lysc_type) -> TypeInfo {
     let int = |bits: u8, signed: bool| {
         let r = raw as *mut ffi::lysc_type_num;
         // SAFETY: integer types are lysc_type_num.
+        let ranges = unsafe { ranges((*r).range, signed) };
         Kind::Int {
             bits,
             signed,
-            ranges: unsafe { ranges((*r).range, signed) },
+            ranges,
         }
     };
     let kind = match base {

@@ -207,10 +207,10 @@ fn set_tree_raw(tree: &mut DataTree<'static>, raw: *mut ly::lyd_node) {
     // the old wrapper is dismantled with `into_raw` (no Drop) and a new one built.
     let old = std::mem::replace(tree, DataTree::new(ctx));
     let _ = old.into_raw();
-    // SAFETY: `raw` (or its first sibling) is the tree we owned before, now re-rooted.
     let first = if raw.is_null() {
         raw
     } else {
+        // SAFETY: `raw` is a node of the tree we owned before, now re-rooted.
         unsafe { ly::lyd_first_sibling(raw) }
     };
     // SAFETY: ownership moves from the dismantled wrapper to this one.
@@ -263,4 +263,54 @@ pub(crate) fn dup_with_parents(
         }
         Some(owned_tree(schema.context(), top))
     }
+}
+
+/// Detaches a subtree from its parent (it stays allocated and owned by the caller until
+/// re-inserted or freed). Used to hide untouched bulk list entries from validation.
+pub(crate) fn unlink(node: *mut ly::lyd_node) {
+    // SAFETY: `node` is a live non-top-level node of a tree the caller holds mutably.
+    unsafe {
+        ly::lyd_unlink_tree(node);
+    }
+}
+
+/// Re-inserts a detached subtree under `parent`.
+pub(crate) fn insert_child(parent: *mut ly::lyd_node, node: *mut ly::lyd_node) -> bool {
+    // SAFETY: both live; `node` is detached.
+    unsafe { ly::lyd_insert_child(parent, node) == ly::LY_ERR::LY_SUCCESS }
+}
+
+/// Creates an empty inner node `name` (of the parent's module) under `parent`.
+pub(crate) fn new_inner(parent: *mut ly::lyd_node, name: &str) -> Option<*mut ly::lyd_node> {
+    let cname = CString::new(name).ok()?;
+    let mut out = std::ptr::null_mut();
+    // SAFETY: `parent` is live; its schema's module is the module of `name`.
+    let ret = unsafe {
+        let module = (*(*parent).schema).module;
+        ly::lyd_new_inner(parent, module, cname.as_ptr(), 0, &mut out)
+    };
+    (ret == ly::LY_ERR::LY_SUCCESS && !out.is_null()).then_some(out)
+}
+
+/// Frees a detached subtree.
+pub(crate) fn free_detached(node: *mut ly::lyd_node) {
+    // SAFETY: `node` was unlinked (or is a fresh temporary) and nothing references it.
+    unsafe { ly::lyd_free_tree(node) }
+}
+
+/// Adds schema defaults without validating (boot of data validated when it was committed).
+pub(crate) fn add_defaults(schema: &'static Schema, tree: &mut DataTree<'static>) -> bool {
+    let mut raw = tree_raw(tree);
+    // SAFETY: the tree is ours; libyang may change the first sibling, written back below.
+    let ret = unsafe {
+        ly::lyd_new_implicit_all(
+            &mut raw,
+            schema.raw(),
+            ly::LYD_IMPLICIT_NO_STATE,
+            std::ptr::null_mut(),
+        )
+    };
+    set_tree_raw(tree, raw);
+    clear_errors(schema.raw());
+    ret == ly::LY_ERR::LY_SUCCESS
 }

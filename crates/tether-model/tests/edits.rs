@@ -1,6 +1,8 @@
 //! The edit engine against the real modules: the reference scenario goes in and comes out,
 //! and every kind of bad input is refused with its path while the tree stays unchanged.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
 use serde_json::json;
 use tether_model::{ConfigTree, Edit, ModelError, Schema, SchemaOptions};
 
@@ -366,4 +368,66 @@ fn generated_newtypes_enforce_yang_ranges() {
     assert!(GroupId::new(4096).is_ok());
     assert!(GroupId::new(4097).is_err());
     assert!(serde_json::from_str::<GroupId>("4097").is_err());
+}
+
+#[test]
+fn entries_are_self_contained() {
+    // ConfigTree hides untouched access-list entries from validation; that is sound only
+    // while nothing outside an entry refers into one, and an entry's rules stay inside it.
+    let m = tether_model::MODULES
+        .iter()
+        .find(|m| m.name == "tether-conntrack-bypass")
+        .unwrap();
+    for (i, line) in m.text.lines().enumerate() {
+        let l = line.trim();
+        if l.starts_with("path") || l.starts_with("must") || l.starts_with("\"") {
+            assert!(
+                !l.contains("entries/") && !l.contains(":entry"),
+                "line {}: {l}",
+                i + 1
+            );
+            assert!(!l.contains("../../.."), "line {}: {l}", i + 1);
+        }
+    }
+}
+
+#[test]
+fn a_bad_entry_among_many_is_still_caught_and_untouched_entries_survive() {
+    let mut t = reference();
+    let many: Vec<_> = (100..400u32)
+        .map(|s| json!({"sequence": s, "config": {"sequence": s, "action": "permit", "protocol": "udp", "destination-port": "53"}}))
+        .collect();
+    t.apply(&[Edit::update(
+        format!("{BYP}/access-lists/access-list[name='StatelessTraffic']/entries"),
+        json!({"entry": many}),
+    )])
+    .unwrap();
+    let before = t.leaves();
+    // A one-leaf change inside one entry (validated alone) that breaks its must.
+    let err = t
+        .apply(&[Edit::update(
+            format!("{}/config/protocol", entry(150)),
+            json!("icmp"),
+        )])
+        .unwrap_err();
+    assert!(err.to_string().contains("sequence='150'"), "{err}");
+    assert_eq!(t.leaves(), before);
+    // A valid one-leaf change keeps every other entry.
+    t.apply(&[Edit::update(
+        format!("{}/config/remark", entry(150)),
+        json!("dns"),
+    )])
+    .unwrap();
+    assert_eq!(t.leaves().len(), before.len() + 1);
+    // Deleting the access-list a class uses is refused even though entries were hidden.
+    let err = t
+        .apply(&[Edit::delete(format!(
+            "{BYP}/access-lists/access-list[name='StatelessTraffic']"
+        ))])
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("match-access-list")
+            || err.to_string().contains("StatelessTraffic"),
+        "{err}"
+    );
 }

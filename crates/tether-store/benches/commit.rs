@@ -41,7 +41,10 @@ fn main() {
     println!("|---:|---:|---:|---:|---:|---:|---:|");
     for size in [0usize, 1_000, 10_000] {
         let dir = tempfile::tempdir().expect("tempdir");
-        let s = SledStore::open(schema, StoreOptions::new(dir.path())).expect("open");
+        let mut opts = StoreOptions::new(dir.path());
+        // TETHER_BENCH_NOSYNC=1 measures the CPU side alone (no fdatasync).
+        opts.sync = std::env::var("TETHER_BENCH_NOSYNC").is_err();
+        let s = SledStore::open(schema, opts).expect("open");
         if size > 0 {
             s.commit(
                 vec![Edit::update(ACL, entries(size))],

@@ -113,8 +113,10 @@ impl SledStore {
             let v = String::from_utf8(v.to_vec()).map_err(|e| corrupt(k.clone(), e))?;
             leaves.push((k, v));
         }
-        let config =
-            ConfigTree::from_leaves(schema, leaves.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+        let config = ConfigTree::from_trusted_leaves(
+            schema,
+            leaves.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        )?;
         // Make sure the files exist before opening them for sync.
         db.flush()?;
         let files = DataFiles::open(&options.dir)?;

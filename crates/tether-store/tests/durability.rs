@@ -4,6 +4,8 @@
 //!
 //! The child is this same test binary, re-run with `TETHER_DURABILITY_CHILD` set.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -1,5 +1,7 @@
 //! The sled store: commits persist, reload, roll back, and a refused commit leaves nothing.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
 use serde_json::json;
 use tether_model::{Edit, Schema, SchemaOptions};
 use tether_store::{CommitMeta, SledStore, Store, StoreError, StoreOptions};
