@@ -7,32 +7,28 @@
 use std::fs::File;
 use std::path::Path;
 
-/// sled's data files, opened once for syncing.
-pub(crate) struct DataFiles(Vec<File>);
+/// sled's data file, opened once for syncing.
+pub(crate) struct DataFiles {
+    db: File,
+}
 
 impl DataFiles {
+    /// Opens sled's data file and makes the files' existence itself durable once: `conf` is
+    /// written only when the database is created, and the directory entries of both files
+    /// must reach the disk before any commit relies on them.
     pub(crate) fn open(dir: &Path) -> std::io::Result<Self> {
-        let mut files = Vec::new();
-        for name in ["db", "conf"] {
-            let p = dir.join(name);
-            if p.exists() {
-                files.push(File::open(&p)?);
-            }
+        let db = File::open(dir.join("db"))?;
+        db.sync_all()?;
+        let conf = dir.join("conf");
+        if conf.exists() {
+            File::open(&conf)?.sync_all()?;
         }
-        // The directory itself: a freshly created file's entry must reach the disk too.
-        files.push(File::open(dir)?);
-        Ok(DataFiles(files))
+        File::open(dir)?.sync_all()?;
+        Ok(DataFiles { db })
     }
 
-    /// `fdatasync` on every file (and `fsync` on the directory).
+    /// `fdatasync` on sled's data file: everything sled flushed so far is on stable storage.
     pub(crate) fn sync(&self) -> std::io::Result<()> {
-        for f in &self.0 {
-            if f.metadata()?.is_dir() {
-                f.sync_all()?;
-            } else {
-                f.sync_data()?;
-            }
-        }
-        Ok(())
+        self.db.sync_data()
     }
 }

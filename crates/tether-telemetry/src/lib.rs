@@ -12,6 +12,7 @@
 //! YANG values, so the gNMI layer can merge state into configuration with libyang and print
 //! either encoding without knowing any module.
 
+pub mod otel;
 mod state;
 
 pub use state::{StateBatch, StateLeaf, StateTree};

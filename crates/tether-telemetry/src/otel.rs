@@ -1,0 +1,72 @@
+//! OpenTelemetry: `tracing` spans exported over OTLP/gRPC when an endpoint is configured.
+//!
+//! Off unless `--otlp-endpoint` is given: [`layer`] returns `None` and nothing is exported.
+//! The returned [`OtelGuard`] flushes the batch exporter when dropped, so the last spans of a
+//! shutting-down daemon are not lost.
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::Layer;
+use tracing_subscriber::registry::LookupSpan;
+
+/// Why the exporter could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum OtelError {
+    #[error("cannot build the OTLP exporter for {endpoint}: {message}")]
+    Exporter { endpoint: String, message: String },
+}
+
+/// Keeps the tracer provider alive; flushes and shuts it down on drop.
+#[derive(Debug)]
+pub struct OtelGuard {
+    provider: SdkTracerProvider,
+}
+
+impl OtelGuard {
+    /// Exports every finished span now.
+    pub fn flush(&self) {
+        if let Err(e) = self.provider.force_flush() {
+            tracing::warn!(error = %e, "OTLP flush failed");
+        }
+    }
+}
+
+impl Drop for OtelGuard {
+    fn drop(&mut self) {
+        let _ = self.provider.force_flush();
+        let _ = self.provider.shutdown();
+    }
+}
+
+/// A `tracing-subscriber` layer exporting spans to `endpoint` (e.g. `http://127.0.0.1:4317`)
+/// as service `service_name`, or `None` when `endpoint` is `None`. Must be called inside a
+/// tokio runtime (the gRPC exporter and the batch processor run on it).
+#[allow(clippy::type_complexity)]
+pub fn layer<S>(
+    endpoint: Option<&str>,
+    service_name: &'static str,
+) -> Result<Option<(Box<dyn Layer<S> + Send + Sync + 'static>, OtelGuard)>, OtelError>
+where
+    S: tracing::Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
+{
+    let Some(endpoint) = endpoint else {
+        return Ok(None);
+    };
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .with_endpoint(endpoint)
+        .build()
+        .map_err(|e| OtelError::Exporter {
+            endpoint: endpoint.to_string(),
+            message: e.to_string(),
+        })?;
+    let provider = SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(Resource::builder().with_service_name(service_name).build())
+        .build();
+    let tracer = provider.tracer(service_name);
+    let layer = tracing_opentelemetry::layer().with_tracer(tracer).boxed();
+    Ok(Some((layer, OtelGuard { provider })))
+}
