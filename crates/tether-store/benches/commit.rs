@@ -39,7 +39,12 @@ fn main() {
         "| entries stored | durable commit p50 (ms) | p99 (ms) | model only p50 (ms) | rebuild + full validation (ms) | sequential commits/s | 8 committers commits/s | boot (ms) |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for size in [0usize, 1_000, 10_000] {
+    // TETHER_BENCH_SIZES=10000 runs one size only (for profiling).
+    let sizes: Vec<usize> = std::env::var("TETHER_BENCH_SIZES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![0, 1_000, 10_000]);
+    for size in sizes {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut opts = StoreOptions::new(dir.path());
         // TETHER_BENCH_NOSYNC=1 measures the CPU side alone (no fdatasync).

@@ -59,6 +59,9 @@ struct Shared {
     tree_config: sled::Tree,
     tree_commits: sled::Tree,
     tree_runtime: sled::Tree,
+    /// Key `tree`: the commit id (8 bytes, big-endian) and a LYB image of the configuration
+    /// as of that commit. Boot loads it and replays the commits made after it.
+    tree_snapshot: sled::Tree,
     files: DataFiles,
     sync: bool,
     keep: u64,
@@ -106,17 +109,10 @@ impl SledStore {
         let tree_commits = db.open_tree("commits")?;
         let tree_runtime = db.open_tree("runtime")?;
 
-        let mut leaves = Vec::new();
-        for kv in tree_config.iter() {
-            let (k, v) = kv?;
-            let k = String::from_utf8(k.to_vec()).map_err(|e| corrupt("config key", e))?;
-            let v = String::from_utf8(v.to_vec()).map_err(|e| corrupt(k.clone(), e))?;
-            leaves.push((k, v));
-        }
-        let config = ConfigTree::from_trusted_leaves(
-            schema,
-            leaves.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        )?;
+        let tree_snapshot = db.open_tree("snapshot")?;
+        let last = last_commit_id(&tree_commits)?;
+        let (config, snapshot_id, how) =
+            load_config(schema, &tree_config, &tree_commits, &tree_snapshot, last)?;
         // Make sure the files exist before opening them for sync.
         db.flush()?;
         let files = DataFiles::open(&options.dir)?;
@@ -127,15 +123,15 @@ impl SledStore {
             tree_config,
             tree_commits,
             tree_runtime,
+            tree_snapshot,
             files,
             sync: options.sync,
             keep: options.keep_commits.max(1),
             bus,
             runtime_lock: Mutex::new(()),
         });
-        let last = last_commit_id(&shared.tree_commits)?;
         info!(
-            leaves = leaves.len(),
+            from = how,
             last_commit = last,
             elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
             "datastore loaded"
@@ -145,7 +141,7 @@ impl SledStore {
         let w = Arc::clone(&shared);
         let writer = std::thread::Builder::new()
             .name("tether-store-writer".into())
-            .spawn(move || writer_loop(w, rx, last))?;
+            .spawn(move || writer_loop(w, rx, last, snapshot_id))?;
         Ok(SledStore {
             shared,
             tx: Mutex::new(Some(tx)),
@@ -257,9 +253,22 @@ impl Store for SledStore {
 type Reply = oneshot::Sender<Result<CommitOutcome, StoreError>>;
 
 /// The single writer: applies requests in arrival order, and syncs once per batch.
-fn writer_loop(s: Arc<Shared>, rx: mpsc::Receiver<Request>, mut last_id: u64) {
+fn writer_loop(
+    s: Arc<Shared>,
+    rx: mpsc::Receiver<Request>,
+    mut last_id: u64,
+    mut snapshot_id: u64,
+) {
     let mut failed: Option<String> = None;
+    if snapshot_id != last_id {
+        snapshot_id = write_snapshot(&s, last_id).unwrap_or(snapshot_id);
+    }
     while let Ok(first) = rx.recv() {
+        if failed.is_none() && last_id >= snapshot_id + SNAPSHOT_EVERY {
+            // Between batches, never on a caller's path: the replies of the previous batch
+            // are already sent.
+            snapshot_id = write_snapshot(&s, last_id).unwrap_or(snapshot_id);
+        }
         let mut batch = vec![first];
         while batch.len() < 512 {
             match rx.try_recv() {
@@ -326,6 +335,90 @@ fn writer_loop(s: Arc<Shared>, rx: mpsc::Receiver<Request>, mut last_id: u64) {
             }
         }
     }
+    if failed.is_none() && snapshot_id != last_id {
+        if write_snapshot(&s, last_id).is_some() {
+            let _ = s.db.flush();
+        }
+    }
+}
+
+/// Commits between boot snapshots. The log keeps more than this by default, so boot replays
+/// at most this many commits on top of the snapshot.
+const SNAPSHOT_EVERY: u64 = 500;
+
+/// Saves a LYB image of the configuration as of commit `id` (flushed with the next batch,
+/// or at close; losing it only makes the next boot slower).
+fn write_snapshot(s: &Shared, id: u64) -> Option<u64> {
+    let image = s.config.read().unwrap_or_else(|e| e.into_inner()).to_lyb();
+    let image = match image {
+        Ok(i) => i,
+        Err(e) => {
+            error!(error = %e, "could not print the boot snapshot");
+            return None;
+        }
+    };
+    let mut v = Vec::with_capacity(8 + image.len());
+    v.extend_from_slice(&id_key(id));
+    v.extend_from_slice(&image);
+    match s.tree_snapshot.insert(b"tree", v) {
+        Ok(_) => {
+            debug!(commit = id, bytes = image.len(), "boot snapshot saved");
+            Some(id)
+        }
+        Err(e) => {
+            error!(error = %e, "could not save the boot snapshot");
+            None
+        }
+    }
+}
+
+/// Loads the configuration: the snapshot plus the commits after it when the log still holds
+/// them all, else every persisted leaf. Returns the tree, the snapshot's commit id (0 when
+/// there is none usable) and how it was loaded, for the log.
+fn load_config(
+    schema: &'static Schema,
+    tree_config: &sled::Tree,
+    tree_commits: &sled::Tree,
+    tree_snapshot: &sled::Tree,
+    last: u64,
+) -> Result<(ConfigTree, u64, &'static str), StoreError> {
+    if let Some(v) = tree_snapshot.get(b"tree")? {
+        if v.len() >= 8 {
+            let mut idb = [0u8; 8];
+            idb.copy_from_slice(&v[..8]);
+            let snap = u64::from_be_bytes(idb);
+            let covered =
+                snap == last || (snap < last && tree_commits.get(id_key(snap + 1))?.is_some());
+            if snap <= last && covered {
+                match ConfigTree::from_lyb(schema, &v[8..]) {
+                    Ok(mut tree) => {
+                        for kv in tree_commits.range(id_key(snap + 1)..) {
+                            let (k, v) = kv?;
+                            let rec: CommitRecord = serde_json::from_slice(&v)
+                                .map_err(|e| corrupt(format!("commit {k:?}"), e))?;
+                            tree.replay_trusted(&rec.changes)?;
+                        }
+                        return Ok((tree, snap, "snapshot"));
+                    }
+                    Err(e) => {
+                        error!(error = %e, "boot snapshot unreadable; rebuilding from leaves")
+                    }
+                }
+            }
+        }
+    }
+    let mut leaves = Vec::new();
+    for kv in tree_config.iter() {
+        let (k, v) = kv?;
+        let k = String::from_utf8(k.to_vec()).map_err(|e| corrupt("config key", e))?;
+        let v = String::from_utf8(v.to_vec()).map_err(|e| corrupt(k.clone(), e))?;
+        leaves.push((k, v));
+    }
+    let tree = ConfigTree::from_trusted_leaves(
+        schema,
+        leaves.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    )?;
+    Ok((tree, 0, "leaves"))
 }
 
 /// Applies one change to the in-memory tree and writes it to sled (not yet synced).
