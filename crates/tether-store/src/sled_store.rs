@@ -335,10 +335,8 @@ fn writer_loop(
             }
         }
     }
-    if failed.is_none() && snapshot_id != last_id {
-        if write_snapshot(&s, last_id).is_some() {
-            let _ = s.db.flush();
-        }
+    if failed.is_none() && snapshot_id != last_id && write_snapshot(&s, last_id).is_some() {
+        let _ = s.db.flush();
     }
 }
 
@@ -382,27 +380,27 @@ fn load_config(
     tree_snapshot: &sled::Tree,
     last: u64,
 ) -> Result<(ConfigTree, u64, &'static str), StoreError> {
-    if let Some(v) = tree_snapshot.get(b"tree")? {
-        if v.len() >= 8 {
-            let mut idb = [0u8; 8];
-            idb.copy_from_slice(&v[..8]);
-            let snap = u64::from_be_bytes(idb);
-            let covered =
-                snap == last || (snap < last && tree_commits.get(id_key(snap + 1))?.is_some());
-            if snap <= last && covered {
-                match ConfigTree::from_lyb(schema, &v[8..]) {
-                    Ok(mut tree) => {
-                        for kv in tree_commits.range(id_key(snap + 1)..) {
-                            let (k, v) = kv?;
-                            let rec: CommitRecord = serde_json::from_slice(&v)
-                                .map_err(|e| corrupt(format!("commit {k:?}"), e))?;
-                            tree.replay_trusted(&rec.changes)?;
-                        }
-                        return Ok((tree, snap, "snapshot"));
+    if let Some(v) = tree_snapshot.get(b"tree")?
+        && v.len() >= 8
+    {
+        let mut idb = [0u8; 8];
+        idb.copy_from_slice(&v[..8]);
+        let snap = u64::from_be_bytes(idb);
+        let covered =
+            snap == last || (snap < last && tree_commits.get(id_key(snap + 1))?.is_some());
+        if snap <= last && covered {
+            match ConfigTree::from_lyb(schema, &v[8..]) {
+                Ok(mut tree) => {
+                    for kv in tree_commits.range(id_key(snap + 1)..) {
+                        let (k, v) = kv?;
+                        let rec: CommitRecord = serde_json::from_slice(&v)
+                            .map_err(|e| corrupt(format!("commit {k:?}"), e))?;
+                        tree.replay_trusted(&rec.changes)?;
                     }
-                    Err(e) => {
-                        error!(error = %e, "boot snapshot unreadable; rebuilding from leaves")
-                    }
+                    return Ok((tree, snap, "snapshot"));
+                }
+                Err(e) => {
+                    error!(error = %e, "boot snapshot unreadable; rebuilding from leaves")
                 }
             }
         }
