@@ -1,0 +1,84 @@
+//! Errors of the gNMI layer and their gRPC status codes (gNMI specification §3.x "Error
+//! handling" of each RPC).
+
+use thiserror::Error;
+use tonic::{Code, Status};
+
+use tether_model::ModelError;
+use tether_store::StoreError;
+
+/// Why a gNMI request failed. Each variant maps to one gRPC status code.
+#[derive(Debug, Error)]
+pub enum GnmiError {
+    /// The request is malformed or breaks a schema rule (`INVALID_ARGUMENT`).
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// The path names nothing (`NOT_FOUND`).
+    #[error("{0}")]
+    NotFound(String),
+    /// The request asks for something the target does not do (`UNIMPLEMENTED`).
+    #[error("{0}")]
+    Unimplemented(String),
+    /// No or wrong credentials (`UNAUTHENTICATED`).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The user may not do this (`PERMISSION_DENIED`).
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// The target cannot serve the request now (`UNAVAILABLE`).
+    #[error("{0}")]
+    Unavailable(String),
+    /// A subscriber fell behind (`RESOURCE_EXHAUSTED`).
+    #[error("{0}")]
+    ResourceExhausted(String),
+    /// Our fault (`INTERNAL`).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl GnmiError {
+    /// The gRPC status code of this error.
+    pub fn code(&self) -> Code {
+        match self {
+            GnmiError::InvalidArgument(_) => Code::InvalidArgument,
+            GnmiError::NotFound(_) => Code::NotFound,
+            GnmiError::Unimplemented(_) => Code::Unimplemented,
+            GnmiError::Unauthenticated(_) => Code::Unauthenticated,
+            GnmiError::PermissionDenied(_) => Code::PermissionDenied,
+            GnmiError::Unavailable(_) => Code::Unavailable,
+            GnmiError::ResourceExhausted(_) => Code::ResourceExhausted,
+            GnmiError::Internal(_) => Code::Internal,
+        }
+    }
+
+    pub(crate) fn invalid(msg: impl Into<String>) -> Self {
+        GnmiError::InvalidArgument(msg.into())
+    }
+}
+
+impl From<GnmiError> for Status {
+    fn from(e: GnmiError) -> Status {
+        Status::new(e.code(), e.to_string())
+    }
+}
+
+impl From<ModelError> for GnmiError {
+    fn from(e: ModelError) -> Self {
+        match e {
+            ModelError::NotFound(p) => GnmiError::NotFound(format!("{p} does not exist")),
+            e if e.is_user_error() => GnmiError::InvalidArgument(e.to_string()),
+            e => GnmiError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for GnmiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Model(m) => m.into(),
+            StoreError::Closed => GnmiError::Unavailable("the datastore is shutting down".into()),
+            e if e.is_user_error() => GnmiError::InvalidArgument(e.to_string()),
+            e => GnmiError::Internal(e.to_string()),
+        }
+    }
+}

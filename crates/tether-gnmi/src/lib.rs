@@ -1,0 +1,33 @@
+//! Tether's gNMI server (gNMI specification 0.10.0).
+//!
+//! What this crate is for: the northbound gRPC service every client reaches Tether through
+//! — Capabilities, Get, Set and Subscribe — with the parts that make it speak gNMI the way
+//! stock clients (gnmic, pygnmi, grpcio, oc-config-validate) expect:
+//! - `path`: gNMI paths (origin, module-qualified or bare first element, keys, `*`, `...`)
+//!   resolved against the schema into libyang data paths and XPath;
+//! - `encoding`: JSON / JSON_IETF values in and out, pygnmi's unquoted strings;
+//! - `view`: the data Get and Subscribe read — configuration, state, or both merged;
+//! - `auth` and `tls`: users file with argon2 hashes and roles, TLS and mutual TLS.
+//!
+//! What it is not for: storing or validating configuration (`tether-store`,
+//! `tether-model`), producing state (`tether-worker` fills the `tether-telemetry` state
+//! tree), or running a server (the `tetherd` binary owns listeners, signals and shutdown).
+
+pub mod auth;
+mod capabilities;
+pub mod encoding;
+mod error;
+mod get;
+pub mod path;
+mod service;
+mod set;
+mod subscribe;
+pub mod tls;
+mod view;
+
+pub use auth::{Identity, Role, Users, UsersError};
+pub use capabilities::GNMI_VERSION;
+pub use error::GnmiError;
+pub use service::{DEFAULT_SUBSCRIBER_QUEUE, GnmiOptions, GnmiService};
+pub use subscribe::{MIN_SAMPLE_INTERVAL, SubscribeStream};
+pub use tls::{TlsError, TlsFiles};

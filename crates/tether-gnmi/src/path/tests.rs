@@ -1,0 +1,186 @@
+//! Path resolution against the real schema.
+
+use super::*;
+use tether_model::SchemaOptions;
+
+fn schema() -> &'static Schema {
+    static S: std::sync::OnceLock<&'static Schema> = std::sync::OnceLock::new();
+    S.get_or_init(|| Schema::load(SchemaOptions { simulation: true }).unwrap())
+}
+
+fn p(origin: &str, elems: Elems<'_>) -> Path {
+    Path {
+        origin: origin.into(),
+        elem: elems
+            .iter()
+            .map(|(n, k)| PathElem {
+                name: n.to_string(),
+                key: k
+                    .iter()
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .collect(),
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// Path elements as (name, keys).
+type Elems<'a> = &'a [(&'a str, &'a [(&'a str, &'a str)])];
+
+const GROUP: &str = "/tether-link-state:link-state/groups/group[id='1']/config/enabled";
+
+#[test]
+fn three_spellings_of_one_path() {
+    let tail: Elems<'_> = &[
+        ("groups", &[]),
+        ("group", &[("id", "1")]),
+        ("config", &[]),
+        ("enabled", &[]),
+    ];
+    let qualified = [&[("tether-link-state:link-state", &[][..])][..], tail].concat();
+    let bare = [&[("link-state", &[][..])][..], tail].concat();
+    for (origin, elems) in [
+        ("", &qualified),
+        ("", &bare),
+        ("tether-link-state", &bare),
+        ("openconfig", &bare),
+    ] {
+        let r = resolve(schema(), None, Some(&p(origin, elems))).unwrap();
+        assert_eq!(r.data_path().unwrap(), GROUP, "origin {origin:?}");
+    }
+}
+
+#[test]
+fn prefix_and_path_join_and_target_is_kept() {
+    let mut prefix = p("", &[("link-state", &[]), ("groups", &[])]);
+    prefix.target = "dut".into();
+    let path = p("", &[("group", &[("id", "7")])]);
+    let r = resolve(schema(), Some(&prefix), Some(&path)).unwrap();
+    assert_eq!(
+        r.data_path().unwrap(),
+        "/tether-link-state:link-state/groups/group[id='7']"
+    );
+    assert_eq!(r.target, "dut");
+    assert_eq!(
+        resolve(schema(), None, None).unwrap().data_path().unwrap(),
+        "/"
+    );
+}
+
+#[test]
+fn keys_are_quoted_and_ordered() {
+    let r = resolve(
+        schema(),
+        None,
+        Some(&p(
+            "",
+            &[
+                ("bypass", &[]),
+                ("access-lists", &[]),
+                ("access-list", &[("name", "it's")]),
+            ],
+        )),
+    )
+    .unwrap();
+    assert_eq!(
+        r.data_path().unwrap(),
+        "/tether-conntrack-bypass:bypass/access-lists/access-list[name=\"it's\"]"
+    );
+    let both = resolve(
+        schema(),
+        None,
+        Some(&p(
+            "",
+            &[
+                ("bypass", &[]),
+                ("access-lists", &[]),
+                ("access-list", &[("name", "a'\"b")]),
+            ],
+        )),
+    );
+    assert!(matches!(both, Err(PathError::Malformed(_))));
+}
+
+#[test]
+fn bad_paths() {
+    let cases: &[(&str, Elems<'_>)] = &[
+        ("", &[("nope", &[])]),
+        ("", &[("link-state", &[]), ("nope", &[])]),
+        ("", &[("no-module:link-state", &[])]),
+        ("", &[("link-state", &[("id", "1")])]),
+        (
+            "",
+            &[
+                ("link-state", &[]),
+                ("groups", &[]),
+                ("group", &[("name", "1")]),
+            ],
+        ),
+        ("", &[("", &[])]),
+    ];
+    for (origin, elems) in cases {
+        assert!(
+            resolve(schema(), None, Some(&p(origin, elems))).is_err(),
+            "{elems:?}"
+        );
+    }
+}
+
+#[test]
+fn wildcards() {
+    let r = resolve(
+        schema(),
+        None,
+        Some(&p(
+            "",
+            &[
+                ("link-state", &[]),
+                ("groups", &[]),
+                ("group", &[("id", "*")]),
+                ("*", &[]),
+                ("enabled", &[]),
+            ],
+        )),
+    )
+    .unwrap();
+    assert!(r.has_wildcards());
+    assert!(r.data_path().is_err());
+    assert_eq!(
+        r.xpath(),
+        "/tether-link-state:link-state/tether-link-state:groups/tether-link-state:group/*/tether-link-state:enabled"
+    );
+    assert_eq!(r.concrete_prefix(), "/tether-link-state:link-state/groups");
+    assert!(r.covers(GROUP));
+    assert!(!r.covers("/tether-link-state:link-state/groups/group[id='1']/config/description"));
+
+    let deep = resolve(
+        schema(),
+        None,
+        Some(&p(
+            "",
+            &[("link-state", &[]), ("...", &[]), ("enabled", &[])],
+        )),
+    )
+    .unwrap();
+    assert_eq!(
+        deep.xpath(),
+        "/tether-link-state:link-state//tether-link-state:enabled"
+    );
+    assert!(deep.covers(GROUP));
+    assert!(deep.overlaps("/tether-link-state:link-state/groups/group[id='1']"));
+    assert!(!deep.covers("/tether-conntrack-bypass:bypass/classes"));
+
+    let all = resolve(schema(), None, Some(&p("", &[("...", &[])]))).unwrap();
+    assert!(all.is_root());
+}
+
+#[test]
+fn data_paths_become_gnmi_paths() {
+    let g = to_gnmi(
+        "/tether-link-state:link-state/groups/group[id='1']/upstream/interfaces/interface[name='Po11']",
+    );
+    assert_eq!(g.elem[0].name, "tether-link-state:link-state");
+    assert_eq!(g.elem[2].key.get("id").map(String::as_str), Some("1"));
+    assert_eq!(g.elem[5].key.get("name").map(String::as_str), Some("Po11"));
+}

@@ -1,0 +1,216 @@
+//! The tonic service: shared state, authentication and the tracing span of every RPC. The
+//! RPCs themselves live in `capabilities.rs`, `get.rs`, `set.rs` and `subscribe.rs`.
+
+use std::sync::Arc;
+
+use tether_model::Schema;
+use tether_proto::gnmi::g_nmi_server::{GNmi, GNmiServer};
+use tether_proto::gnmi::{
+    CapabilityRequest, CapabilityResponse, GetRequest, GetResponse, SetRequest, SetResponse,
+    SubscribeRequest,
+};
+use tether_store::Store;
+use tether_telemetry::StateTree;
+use tokio::sync::watch;
+use tonic::{Request, Response, Status, Streaming};
+use tracing::{Instrument, Span, field};
+
+use crate::auth::{self, Identity, Users};
+use crate::error::GnmiError;
+use crate::subscribe::SubscribeStream;
+
+/// Subscriber queue length when none is configured.
+pub const DEFAULT_SUBSCRIBER_QUEUE: usize = 1024;
+
+/// How the service is set up.
+#[derive(Debug, Clone)]
+pub struct GnmiOptions {
+    /// Users and roles; `None` turns authentication off.
+    pub users: Option<Arc<Users>>,
+    /// Notifications a STREAM subscriber may have queued before it is ended with
+    /// RESOURCE_EXHAUSTED.
+    pub subscriber_queue: usize,
+}
+
+impl Default for GnmiOptions {
+    fn default() -> Self {
+        GnmiOptions {
+            users: None,
+            subscriber_queue: DEFAULT_SUBSCRIBER_QUEUE,
+        }
+    }
+}
+
+/// What every RPC reads.
+pub(crate) struct Shared {
+    pub schema: &'static Schema,
+    pub store: Arc<dyn Store>,
+    pub state: Arc<StateTree>,
+    pub options: GnmiOptions,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// The gNMI service. Cheap to clone; all clones share one state.
+#[derive(Clone)]
+pub struct GnmiService {
+    shared: Arc<Shared>,
+    shutdown: Arc<watch::Sender<bool>>,
+}
+
+impl GnmiService {
+    pub fn new(
+        schema: &'static Schema,
+        store: Arc<dyn Store>,
+        state: Arc<StateTree>,
+        options: GnmiOptions,
+    ) -> Self {
+        let (tx, rx) = watch::channel(false);
+        GnmiService {
+            shared: Arc::new(Shared {
+                schema,
+                store,
+                state,
+                options,
+                shutdown: rx,
+            }),
+            shutdown: Arc::new(tx),
+        }
+    }
+
+    /// The tonic server for this service (large messages allowed: a Set may carry a whole
+    /// configuration).
+    pub fn into_server(self) -> GNmiServer<GnmiService> {
+        GNmiServer::new(self)
+            .max_decoding_message_size(256 << 20)
+            .max_encoding_message_size(256 << 20)
+    }
+
+    /// Ends every open Subscribe stream (with UNAVAILABLE) so that a graceful server
+    /// shutdown does not wait on them for ever.
+    pub fn shutdown(&self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+/// The caller and where it comes from.
+pub(crate) struct Caller {
+    pub identity: Identity,
+    pub peer: String,
+}
+
+impl GnmiService {
+    async fn caller<T>(&self, request: &Request<T>, span: &Span) -> Result<Caller, GnmiError> {
+        let peer = request
+            .remote_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "-".into());
+        span.record("peer", peer.as_str());
+        let identity = match &self.shared.options.users {
+            Some(users) => users.authenticate(request.metadata()).await?,
+            None => auth::anonymous(request.metadata()),
+        };
+        span.record("user", identity.user.as_str());
+        Ok(Caller { identity, peer })
+    }
+}
+
+fn rpc_span(method: &'static str) -> Span {
+    tracing::info_span!(
+        "gnmi",
+        method,
+        peer = field::Empty,
+        user = field::Empty,
+        paths = field::Empty,
+        commit = field::Empty,
+        result = field::Empty
+    )
+}
+
+/// Records the outcome on the span and logs it: failures the client caused at INFO, ours at
+/// WARN, successes at DEBUG (Set at INFO: it changes the configuration).
+fn finish<T>(span: &Span, method: &str, r: Result<T, GnmiError>) -> Result<T, Status> {
+    match r {
+        Ok(v) => {
+            span.record("result", "OK");
+            if method == "Set" {
+                tracing::info!(parent: span, "Set applied");
+            } else {
+                tracing::debug!(parent: span, "{method} served");
+            }
+            Ok(v)
+        }
+        Err(e) => {
+            let code = e.code();
+            span.record("result", format!("{code:?}"));
+            match e {
+                GnmiError::Internal(_) => {
+                    tracing::warn!(parent: span, error = %e, "{method} failed")
+                }
+                _ => tracing::info!(parent: span, error = %e, "{method} refused"),
+            }
+            Err(e.into())
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl GNmi for GnmiService {
+    async fn capabilities(
+        &self,
+        request: Request<CapabilityRequest>,
+    ) -> Result<Response<CapabilityResponse>, Status> {
+        let span = rpc_span("Capabilities");
+        let r = async {
+            self.caller(&request, &span).await?;
+            Ok(crate::capabilities::capabilities(self.shared.schema))
+        }
+        .instrument(span.clone())
+        .await;
+        finish(&span, "Capabilities", r).map(Response::new)
+    }
+
+    async fn get(&self, request: Request<GetRequest>) -> Result<Response<GetResponse>, Status> {
+        let span = rpc_span("Get");
+        let r = async {
+            self.caller(&request, &span).await?;
+            crate::get::get(&self.shared, request.get_ref(), &span)
+        }
+        .instrument(span.clone())
+        .await;
+        finish(&span, "Get", r).map(Response::new)
+    }
+
+    async fn set(&self, request: Request<SetRequest>) -> Result<Response<SetResponse>, Status> {
+        let span = rpc_span("Set");
+        let r = async {
+            let caller = self.caller(&request, &span).await?;
+            caller.identity.require_write()?;
+            crate::set::set(&self.shared, &caller, request.get_ref(), &span).await
+        }
+        .instrument(span.clone())
+        .await;
+        finish(&span, "Set", r).map(Response::new)
+    }
+
+    type SubscribeStream = SubscribeStream;
+
+    async fn subscribe(
+        &self,
+        request: Request<Streaming<SubscribeRequest>>,
+    ) -> Result<Response<Self::SubscribeStream>, Status> {
+        let span = rpc_span("Subscribe");
+        let caller = match self.caller(&request, &span).instrument(span.clone()).await {
+            Ok(c) => c,
+            Err(e) => return finish(&span, "Subscribe", Err(e)),
+        };
+        let inbound = request.into_inner();
+        let r = crate::subscribe::start(self.shared.clone(), caller, inbound, span.clone()).await;
+        match r {
+            Ok(stream) => {
+                tracing::debug!(parent: &span, "Subscribe started");
+                Ok(Response::new(stream))
+            }
+            Err(e) => finish(&span, "Subscribe", Err(e)),
+        }
+    }
+}

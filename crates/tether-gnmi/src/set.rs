@@ -1,0 +1,112 @@
+//! Set (gNMI specification §3.4): deletes, then replaces, then union-replaces, then
+//! updates, as one transaction on the datastore.
+
+use std::collections::HashSet;
+
+use tether_model::Edit;
+use tether_proto::gnmi::{
+    Path, SetRequest, SetResponse, Update, UpdateResult, update_result::Operation,
+};
+use tether_store::CommitMeta;
+use tracing::Span;
+
+use crate::encoding;
+use crate::error::GnmiError;
+use crate::get::{now_ns, paths_field};
+use crate::path::{self, ResolvedPath};
+use crate::service::{Caller, Shared};
+
+pub(crate) async fn set(
+    shared: &Shared,
+    caller: &Caller,
+    request: &SetRequest,
+    span: &Span,
+) -> Result<SetResponse, GnmiError> {
+    let prefix = request.prefix.as_ref();
+    let mut edits = Vec::new();
+    let mut results = Vec::new();
+    let mut shown = Vec::new();
+    let resolve = |p: Option<&Path>| -> Result<(ResolvedPath, String), GnmiError> {
+        let rp = path::resolve(shared.schema, prefix, p)?;
+        let dp = rp.data_path()?;
+        Ok((rp, dp))
+    };
+    #[allow(deprecated)]
+    let value = |u: &Update, at: &str| -> Result<serde_json::Value, GnmiError> {
+        match (&u.val, &u.value) {
+            (Some(v), _) => encoding::decode(Some(v), at),
+            // gNMI < 0.4: bytes with an encoding in the deprecated `value` field.
+            (None, Some(old)) => encoding::decode(
+                Some(&tether_proto::gnmi::TypedValue {
+                    value: Some(tether_proto::gnmi::typed_value::Value::JsonVal(
+                        old.value.clone(),
+                    )),
+                }),
+                at,
+            ),
+            (None, None) => encoding::decode(None, at),
+        }
+    };
+    let result = |p: Option<&Path>, op: Operation| UpdateResult {
+        path: p.cloned(),
+        op: op as i32,
+        ..Default::default()
+    };
+
+    for p in &request.delete {
+        let (rp, dp) = resolve(Some(p))?;
+        edits.push(Edit::delete(dp));
+        results.push(result(Some(p), Operation::Delete));
+        shown.push(rp);
+    }
+    for u in &request.replace {
+        let (rp, dp) = resolve(u.path.as_ref())?;
+        edits.push(Edit::replace(dp.clone(), value(u, &dp)?));
+        results.push(result(u.path.as_ref(), Operation::Replace));
+        shown.push(rp);
+    }
+    // Union-replace: the payloads for one path are merged, then replace that path. With one
+    // origin that is a replace by the first payload and updates by the rest.
+    let mut replaced = HashSet::new();
+    for u in &request.union_replace {
+        let (rp, dp) = resolve(u.path.as_ref())?;
+        let v = value(u, &dp)?;
+        edits.push(if replaced.insert(dp.clone()) {
+            Edit::replace(dp, v)
+        } else {
+            Edit::update(dp, v)
+        });
+        results.push(result(u.path.as_ref(), Operation::UnionReplace));
+        shown.push(rp);
+    }
+    for u in &request.update {
+        let (rp, dp) = resolve(u.path.as_ref())?;
+        edits.push(Edit::update(dp.clone(), value(u, &dp)?));
+        results.push(result(u.path.as_ref(), Operation::Update));
+        shown.push(rp);
+    }
+    span.record("paths", paths_field(&shown));
+
+    let timestamp = if edits.is_empty() {
+        now_ns()
+    } else {
+        let meta = CommitMeta {
+            user: caller.identity.user.clone(),
+            client: caller.peer.clone(),
+            comment: None,
+        };
+        let outcome = shared.store.commit(edits, meta).wait().await?;
+        span.record("commit", outcome.id);
+        i64::try_from(outcome.time_ns).unwrap_or(i64::MAX)
+    };
+    #[allow(deprecated)]
+    for r in &mut results {
+        r.timestamp = timestamp;
+    }
+    Ok(SetResponse {
+        prefix: request.prefix.clone(),
+        response: results,
+        timestamp,
+        ..Default::default()
+    })
+}

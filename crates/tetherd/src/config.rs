@@ -1,0 +1,230 @@
+//! `tetherd`'s settings: command-line flags, each also a key of the optional TOML config
+//! file (`--config tetherd.toml`). A flag given on the command line wins over the file.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Parser, ValueEnum};
+use serde::Deserialize;
+
+/// Which dataplane the daemon drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DataplaneKind {
+    /// The in-process simulated dataplane (also turns on the YANG feature `simulation`).
+    Sim,
+    /// nftables and netlink on this host.
+    Linux,
+}
+
+/// Log line format on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+/// The Tether daemon: link state tracking and TCP state bypass, driven over gNMI.
+#[derive(Debug, Parser, Default)]
+#[command(name = "tetherd", version, about)]
+pub struct Flags {
+    /// TOML file with any of these settings as keys (flags override it).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where the datastore lives [default: ./tether-data].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// gNMI listen address [default: 127.0.0.1:57400]. Port 0 picks a free port (logged).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<SocketAddr>,
+    /// Serve plaintext gRPC (no TLS) on any address. Lab use only.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Server certificate (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// Server private key (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// CA for client certificates (PEM): turns on mutual TLS.
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+    /// Users file (TOML, argon2 hashes, roles). Without it, no authentication.
+    #[arg(long, value_name = "FILE")]
+    pub users: Option<PathBuf>,
+    /// Dataplane [default: sim].
+    #[arg(long, value_enum)]
+    pub dataplane: Option<DataplaneKind>,
+    /// OpenTelemetry OTLP/gRPC endpoint for traces.
+    #[arg(long, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
+    /// Log format on stderr [default: human].
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Notifications a Subscribe STREAM may have queued before it is ended with
+    /// RESOURCE_EXHAUSTED [default: 1024].
+    #[arg(long, value_name = "N")]
+    pub subscriber_queue: Option<usize>,
+}
+
+/// The config file: the same keys as the flags, kebab-case.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct FileSettings {
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    insecure: Option<bool>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    tls_ca: Option<PathBuf>,
+    users: Option<PathBuf>,
+    dataplane: Option<DataplaneKind>,
+    otlp_endpoint: Option<String>,
+    log_format: Option<LogFormat>,
+    subscriber_queue: Option<usize>,
+}
+
+/// How the gNMI port is secured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transport {
+    /// TLS (mutual when `ca` is set).
+    Tls {
+        cert: PathBuf,
+        key: PathBuf,
+        ca: Option<PathBuf>,
+    },
+    /// Plaintext, asked for with `--insecure`.
+    Insecure,
+    /// Plaintext on loopback because nothing was configured: the embedded default.
+    LoopbackDefault,
+}
+
+/// The settings the daemon runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub transport: Transport,
+    pub users: Option<PathBuf>,
+    pub dataplane: DataplaneKind,
+    pub otlp_endpoint: Option<String>,
+    pub log_format: LogFormat,
+    pub subscriber_queue: usize,
+}
+
+impl Settings {
+    /// Merges flags over the config file and checks the combination.
+    pub fn resolve(flags: Flags) -> anyhow::Result<Settings> {
+        let file = match &flags.config {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading config file {}", p.display()))?;
+                toml::from_str::<FileSettings>(&text)
+                    .with_context(|| format!("config file {}", p.display()))?
+            }
+            None => FileSettings::default(),
+        };
+        let insecure = flags.insecure || file.insecure.unwrap_or(false);
+        let cert = flags.tls_cert.or(file.tls_cert);
+        let key = flags.tls_key.or(file.tls_key);
+        let ca = flags.tls_ca.or(file.tls_ca);
+        let listen = flags
+            .listen
+            .or(file.listen)
+            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 57400)));
+        let transport = match (cert, key, insecure) {
+            (Some(_), Some(_), true) | (Some(_), None, true) | (None, Some(_), true) => {
+                bail!("--insecure cannot be combined with --tls-cert/--tls-key")
+            }
+            (Some(cert), Some(key), false) => Transport::Tls { cert, key, ca },
+            (Some(_), None, false) | (None, Some(_), false) => {
+                bail!("TLS needs both --tls-cert and --tls-key")
+            }
+            (None, None, _) if ca.is_some() => bail!("--tls-ca needs --tls-cert and --tls-key"),
+            (None, None, true) => Transport::Insecure,
+            (None, None, false) if listen.ip().is_loopback() => Transport::LoopbackDefault,
+            (None, None, false) => bail!(
+                "refusing to serve plaintext gRPC on {listen}, which is not a loopback address: \
+                 give --tls-cert and --tls-key, or --insecure to accept plaintext"
+            ),
+        };
+        Ok(Settings {
+            data_dir: flags
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("./tether-data")),
+            listen,
+            transport,
+            users: flags.users.or(file.users),
+            dataplane: flags
+                .dataplane
+                .or(file.dataplane)
+                .unwrap_or(DataplaneKind::Sim),
+            otlp_endpoint: flags.otlp_endpoint.or(file.otlp_endpoint),
+            log_format: flags
+                .log_format
+                .or(file.log_format)
+                .unwrap_or(LogFormat::Human),
+            subscriber_queue: flags
+                .subscriber_queue
+                .or(file.subscriber_queue)
+                .unwrap_or(tether_gnmi::DEFAULT_SUBSCRIBER_QUEUE),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(args: &[&str]) -> Flags {
+        Flags::try_parse_from(std::iter::once("tetherd").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn transport_rules() {
+        let t = |args: &[&str]| Settings::resolve(flags(args)).map(|s| s.transport);
+        assert_eq!(t(&[]).unwrap(), Transport::LoopbackDefault);
+        assert_eq!(
+            t(&["--listen", "[::1]:57400"]).unwrap(),
+            Transport::LoopbackDefault
+        );
+        assert!(t(&["--listen", "0.0.0.0:57400"]).is_err());
+        assert_eq!(
+            t(&["--listen", "0.0.0.0:57400", "--insecure"]).unwrap(),
+            Transport::Insecure
+        );
+        assert!(matches!(
+            t(&["--tls-cert", "c", "--tls-key", "k"]).unwrap(),
+            Transport::Tls { ca: None, .. }
+        ));
+        assert!(t(&["--tls-cert", "c"]).is_err());
+        assert!(t(&["--tls-ca", "c"]).is_err());
+        assert!(t(&["--tls-cert", "c", "--tls-key", "k", "--insecure"]).is_err());
+    }
+
+    #[test]
+    fn file_then_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("tetherd.toml");
+        std::fs::write(
+            &f,
+            "listen = \"127.0.0.1:1234\"\ndata-dir = \"/tmp/x\"\nlog-format = \"json\"\n",
+        )
+        .unwrap();
+        let s = Settings::resolve(flags(&[
+            "--config",
+            f.to_str().unwrap(),
+            "--data-dir",
+            "/tmp/y",
+        ]))
+        .unwrap();
+        assert_eq!(s.listen.port(), 1234);
+        assert_eq!(s.data_dir, PathBuf::from("/tmp/y"));
+        assert_eq!(s.log_format, LogFormat::Json);
+        std::fs::write(&f, "lisen = \"x\"\n").unwrap();
+        assert!(Settings::resolve(flags(&["--config", f.to_str().unwrap()])).is_err());
+    }
+}

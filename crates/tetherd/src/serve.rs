@@ -1,0 +1,143 @@
+//! Wiring: schema, datastore, state tree and the gNMI server; graceful shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tether_gnmi::{GnmiOptions, GnmiService, TlsFiles, Users};
+use tether_model::{Schema, SchemaOptions};
+use tether_store::{SledStore, Store, StoreOptions};
+use tether_telemetry::StateTree;
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
+use tracing::{info, warn};
+
+use crate::config::{DataplaneKind, Settings, Transport};
+
+/// How long open RPCs get to finish after SIGTERM before the daemon exits anyway.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    if settings.dataplane == DataplaneKind::Linux {
+        bail!("--dataplane linux is not built yet; use --dataplane sim");
+    }
+    if let Some(url) = &settings.otlp_endpoint {
+        info!(endpoint = %url, "OTLP export is not wired yet; traces stay in the log");
+    }
+    let schema = Schema::load(SchemaOptions {
+        simulation: settings.dataplane == DataplaneKind::Sim,
+    })
+    .context("loading the YANG schema")?;
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
+    let store = Arc::new(
+        SledStore::open(schema, StoreOptions::new(&settings.data_dir))
+            .with_context(|| format!("opening the datastore in {}", settings.data_dir.display()))?,
+    );
+    info!(data_dir = %settings.data_dir.display(), last_commit = store.last_commit_id().unwrap_or(0), "datastore open");
+    let state = Arc::new(StateTree::new());
+
+    let users = match &settings.users {
+        Some(p) => {
+            let u = Users::load(p)?;
+            info!(file = %p.display(), users = u.len(), "authentication on");
+            Some(Arc::new(u))
+        }
+        None => {
+            info!("no --users file: authentication off, every caller may read and write");
+            None
+        }
+    };
+    let gnmi = GnmiService::new(
+        schema,
+        store.clone() as Arc<dyn Store>,
+        state,
+        GnmiOptions {
+            users,
+            subscriber_queue: settings.subscriber_queue,
+        },
+    );
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(tether_proto::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .context("building the reflection service")?;
+
+    let mut builder = Server::builder();
+    let scheme = match &settings.transport {
+        Transport::Tls { cert, key, ca } => {
+            let files = TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: ca.clone(),
+            };
+            builder = builder
+                .tls_config(files.server_config()?)
+                .context("TLS configuration")?;
+            if ca.is_some() { "mutual TLS" } else { "TLS" }
+        }
+        Transport::Insecure => {
+            warn!(
+                "--insecure: serving plaintext gRPC, credentials and configuration travel in clear"
+            );
+            "plaintext"
+        }
+        Transport::LoopbackDefault => {
+            warn!(
+                "no TLS configured: serving plaintext gRPC on loopback only (give --tls-cert/--tls-key, \
+                 or --insecure for plaintext on other addresses)"
+            );
+            "plaintext"
+        }
+    };
+    let incoming = TcpIncoming::bind(settings.listen)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?
+        .with_nodelay(Some(true));
+    let local = incoming.local_addr().context("reading the bound address")?;
+
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = builder
+        .add_service(gnmi.clone().into_server())
+        .add_service(reflection)
+        .serve_with_incoming_shutdown(incoming, async {
+            let _ = stop_rx.await;
+        });
+    let mut server = tokio::spawn(server);
+    info!(address = %local, transport = scheme, "listening on {local}");
+
+    tokio::select! {
+        r = &mut server => {
+            store.close();
+            return match r {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(anyhow::anyhow!("gNMI server failed: {e}")),
+                Err(e) => Err(anyhow::anyhow!("gNMI server task failed: {e}")),
+            };
+        }
+        signal = shutdown_signal() => info!("{signal}: draining"),
+    }
+    // Stop accepting, end Subscribe streams, give unary RPCs time to finish.
+    let _ = stop_tx.send(());
+    gnmi.shutdown();
+    match tokio::time::timeout(DRAIN_TIMEOUT, &mut server).await {
+        Ok(_) => info!("drained"),
+        Err(_) => warn!("RPCs still open after {DRAIN_TIMEOUT:?}; exiting anyway"),
+    }
+    store.close();
+    info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() -> &'static str {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            warn!("cannot listen for SIGTERM: {e}");
+            let _ = tokio::signal::ctrl_c().await;
+            return "SIGINT";
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+    }
+}

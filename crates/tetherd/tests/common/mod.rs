@@ -1,0 +1,341 @@
+//! Shared helpers of the integration tests: a real `tetherd` on an ephemeral port, a gNMI
+//! client, paths written the way gnmic writes them, and the reference scenario.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path as FsPath, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tether_proto::gnmi::g_nmi_client::GNmiClient;
+use tether_proto::gnmi::{
+    Encoding, GetRequest, Notification, Path, PathElem, SetRequest, SetResponse, TypedValue,
+    Update, typed_value,
+};
+use tonic::transport::Channel;
+
+/// A running tetherd, killed when dropped.
+pub struct Daemon {
+    pub child: Child,
+    pub addr: String,
+    pub data_dir: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Daemon {
+    /// A daemon on a fresh data directory, plaintext on loopback.
+    pub fn start() -> Daemon {
+        Daemon::start_with(&[])
+    }
+
+    pub fn start_with(extra: &[&str]) -> Daemon {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        let mut d = Daemon::start_in(&data, extra).expect("tetherd starts");
+        d._dir = Some(dir);
+        d
+    }
+
+    /// A daemon on `data_dir` (kept by the caller).
+    pub fn start_in(data_dir: &FsPath, extra: &[&str]) -> Result<Daemon, String> {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tetherd"));
+        cmd.args([
+            "--data-dir",
+            data_dir.to_str().unwrap_or("data"),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .args(extra)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+        let mut child = cmd.spawn().map_err(|e| e.to_string())?;
+        let stderr = child.stderr.take().ok_or("no stderr")?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[tetherd] {line}");
+                if let Some(i) = line.find("listening on ") {
+                    let addr = line[i + "listening on ".len()..]
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .to_string();
+                    let _ = tx.send(Ok(addr));
+                }
+            }
+            let _ = tx.send(Err("tetherd exited before listening".to_string()));
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .map_err(|e| e.to_string())??;
+        Ok(Daemon {
+            child,
+            addr,
+            data_dir: data_dir.to_path_buf(),
+            _dir: None,
+        })
+    }
+
+    pub async fn client(&self) -> GNmiClient<Channel> {
+        GNmiClient::connect(format!("http://{}", self.addr))
+            .await
+            .expect("connect")
+    }
+
+    /// SIGKILL, as a crash.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A path as gnmic writes it: `/link-state/groups/group[id=1]/config`, keys unquoted,
+/// an optional `module:` on any element and `origin:` before the first `/`.
+pub fn path(text: &str) -> Path {
+    let (origin, rest) = match text.split_once(":/") {
+        Some((o, r)) if !o.contains('/') && !o.contains('[') => (o.to_string(), format!("/{r}")),
+        _ => (String::new(), text.to_string()),
+    };
+    let mut elem = Vec::new();
+    let mut cur = String::new();
+    let mut depth = 0;
+    for c in rest.chars() {
+        match c {
+            '[' => {
+                depth += 1;
+                cur.push(c)
+            }
+            ']' => {
+                depth -= 1;
+                cur.push(c)
+            }
+            '/' if depth == 0 => {
+                if !cur.is_empty() {
+                    elem.push(parse_elem(&cur));
+                }
+                cur.clear();
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        elem.push(parse_elem(&cur));
+    }
+    Path {
+        origin,
+        elem,
+        ..Default::default()
+    }
+}
+
+fn parse_elem(s: &str) -> PathElem {
+    let (name, mut rest) = match s.find('[') {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, ""),
+    };
+    let mut key = std::collections::HashMap::new();
+    while let Some(r) = rest.strip_prefix('[') {
+        let end = r.find(']').expect("closing ]");
+        let (k, v) = r[..end].split_once('=').expect("k=v");
+        key.insert(k.to_string(), v.to_string());
+        rest = &r[end + 1..];
+    }
+    PathElem {
+        name: name.to_string(),
+        key,
+    }
+}
+
+pub fn json_val(v: &Value) -> TypedValue {
+    TypedValue {
+        value: Some(typed_value::Value::JsonIetfVal(v.to_string().into_bytes())),
+    }
+}
+
+pub fn raw_json_val(text: &str) -> TypedValue {
+    TypedValue {
+        value: Some(typed_value::Value::JsonIetfVal(text.as_bytes().to_vec())),
+    }
+}
+
+pub fn update(p: &str, v: Value) -> Update {
+    Update {
+        path: Some(path(p)),
+        val: Some(json_val(&v)),
+        ..Default::default()
+    }
+}
+
+pub fn update_raw(p: &str, text: &str) -> Update {
+    Update {
+        path: Some(path(p)),
+        val: Some(raw_json_val(text)),
+        ..Default::default()
+    }
+}
+
+pub async fn set_update(
+    c: &mut GNmiClient<Channel>,
+    p: &str,
+    v: Value,
+) -> Result<SetResponse, tonic::Status> {
+    c.set(SetRequest {
+        update: vec![update(p, v)],
+        ..Default::default()
+    })
+    .await
+    .map(|r| r.into_inner())
+}
+
+pub async fn set_replace(
+    c: &mut GNmiClient<Channel>,
+    p: &str,
+    v: Value,
+) -> Result<SetResponse, tonic::Status> {
+    c.set(SetRequest {
+        replace: vec![update(p, v)],
+        ..Default::default()
+    })
+    .await
+    .map(|r| r.into_inner())
+}
+
+pub async fn set_delete(
+    c: &mut GNmiClient<Channel>,
+    p: &str,
+) -> Result<SetResponse, tonic::Status> {
+    c.set(SetRequest {
+        delete: vec![path(p)],
+        ..Default::default()
+    })
+    .await
+    .map(|r| r.into_inner())
+}
+
+/// Get of one path (CONFIG, JSON_IETF): the notification.
+pub async fn get_config(
+    c: &mut GNmiClient<Channel>,
+    p: &str,
+) -> Result<Notification, tonic::Status> {
+    let r = c
+        .get(GetRequest {
+            path: vec![path(p)],
+            r#type: 1,
+            encoding: Encoding::JsonIetf as i32,
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    Ok(r.notification.into_iter().next().expect("one notification"))
+}
+
+/// The JSON value of the single update of a Get.
+pub async fn get_value(c: &mut GNmiClient<Channel>, p: &str) -> Result<Value, tonic::Status> {
+    let n = get_config(c, p).await?;
+    assert_eq!(n.update.len(), 1, "one update for {p}");
+    Ok(value_of(&n.update[0]))
+}
+
+pub fn value_of(u: &Update) -> Value {
+    match u.val.as_ref().and_then(|v| v.value.as_ref()) {
+        Some(typed_value::Value::JsonIetfVal(b)) | Some(typed_value::Value::JsonVal(b)) => {
+            serde_json::from_slice(b).expect("valid JSON")
+        }
+        other => panic!("not a JSON value: {other:?}"),
+    }
+}
+
+/// Arrays sorted, so that list order does not matter in comparisons.
+pub fn normalize(v: Value) -> Value {
+    match v {
+        Value::Array(a) => {
+            let mut items: Vec<Value> = a.into_iter().map(normalize).collect();
+            items.sort_by_key(|x| x.to_string());
+            Value::Array(items)
+        }
+        Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (k, normalize(v))).collect()),
+        v => v,
+    }
+}
+
+/// The reference scenario's bypass configuration (RFC 7951 content of `bypass`).
+pub fn scenario_bypass() -> Value {
+    let policy = |name: &str| {
+        json!({"name": name, "config": {"name": name},
+               "classes": {"class": [{"name": "tcp_bypass",
+                   "config": {"name": "tcp_bypass", "tcp-state-bypass": true, "idle-timeout": 900}}]}})
+    };
+    let entry = |seq: u32, src: &str, dst: &str, remark: &str| {
+        json!({"sequence": seq, "config": {"sequence": seq, "action": "permit", "protocol": "tcp",
+               "source-prefix": src, "destination-prefix": dst, "remark": remark}})
+    };
+    let sp = |intf: &str, pol: &str| json!({"interface": intf, "config": {"interface": intf, "policy": pol}});
+    json!({
+        "access-lists": {"access-list": [{"name": "StatelessTraffic", "config": {"name": "StatelessTraffic"},
+            "entries": {"entry": [
+                entry(10, "198.18.1.0/24", "198.19.1.0/24", "Outbound Traffic"),
+                entry(20, "198.19.1.0/24", "198.18.1.0/24", "Inbound Traffic")]}}]},
+        "classes": {"class": [{"name": "tcp_bypass",
+            "config": {"name": "tcp_bypass", "match-access-list": "StatelessTraffic"}}]},
+        "policies": {"policy": [policy("Inside-policy"), policy("MPLS-policy")]},
+        "service-policies": {"service-policy": [sp("Inside", "Inside-policy"), sp("MPLS", "MPLS-policy")]}
+    })
+}
+
+/// The reference scenario's link-state configuration (RFC 7951 content of `link-state`).
+pub fn scenario_link_state() -> Value {
+    let downstream: Vec<Value> = (1..=40)
+        .map(|i| json!({"name": format!("Gi1/{i}"), "config": {"name": format!("Gi1/{i}")}}))
+        .collect();
+    json!({"groups": {"group": [{"id": 1, "config": {"id": 1, "enabled": true},
+        "upstream": {"interfaces": {"interface": [{"name": "Po11", "config": {"name": "Po11"}}]}},
+        "downstream": {"interfaces": {"interface": downstream}}}]}})
+}
+
+/// Loads the whole reference scenario with one Set.
+pub async fn load_scenario(c: &mut GNmiClient<Channel>) -> SetResponse {
+    c.set(SetRequest {
+        update: vec![
+            update("/tether-conntrack-bypass:bypass", scenario_bypass()),
+            update("/tether-link-state:link-state", scenario_link_state()),
+        ],
+        ..Default::default()
+    })
+    .await
+    .expect("scenario Set")
+    .into_inner()
+}
+
+/// Every explicitly set value, for "nothing changed" checks.
+pub async fn whole_config(c: &mut GNmiClient<Channel>) -> Value {
+    let r = c
+        .get(GetRequest {
+            r#type: 1,
+            encoding: Encoding::JsonIetf as i32,
+            ..Default::default()
+        })
+        .await
+        .expect("Get /")
+        .into_inner();
+    normalize(value_of(&r.notification[0].update[0]))
+}
+
+pub fn temp_path(dir: &tempfile::TempDir, name: &str) -> PathBuf {
+    dir.path().join(name)
+}

@@ -1,0 +1,148 @@
+//! Durability across a crash, graceful SIGTERM, and refusals at start-up.
+
+#![allow(clippy::unwrap_used)] // integration tests: a failed step should panic
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+use serde_json::json;
+use tether_proto::gnmi::{SubscribeRequest, Subscription, SubscriptionList, subscribe_request};
+use tokio_stream::wrappers::ReceiverStream;
+
+#[tokio::test]
+async fn acknowledged_set_survives_kill_9_and_sigterm_drains() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut d = Daemon::start_in(&data, &[]).unwrap();
+    let mut c = d.client().await;
+    load_scenario(&mut c).await;
+    set_update(
+        &mut c,
+        "/link-state/groups/group[id=1]/config/description",
+        json!("before crash"),
+    )
+    .await
+    .unwrap();
+    d.kill9();
+
+    let d = Daemon::start_in(&data, &[]).unwrap();
+    let mut c = d.client().await;
+    assert_eq!(
+        get_value(&mut c, "/link-state/groups/group[id=1]/config/description")
+            .await
+            .unwrap(),
+        json!("before crash")
+    );
+    assert_eq!(
+        normalize(get_value(&mut c, "/bypass").await.unwrap()),
+        normalize(scenario_bypass())
+    );
+
+    // An open STREAM subscription does not hold up a SIGTERM.
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    tx.send(SubscribeRequest {
+        request: Some(subscribe_request::Request::Subscribe(SubscriptionList {
+            subscription: vec![Subscription {
+                path: Some(path("/link-state")),
+                mode: 1,
+                ..Default::default()
+            }],
+            encoding: 4,
+            ..Default::default()
+        })),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut s = c
+        .subscribe(ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    let _ = s.message().await.unwrap();
+    let pid = d.pid().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut d = d;
+    let started = std::time::Instant::now();
+    // Wait on a blocking thread so this runtime keeps serving the client's connection.
+    let (status, d) =
+        tokio::task::spawn_blocking(move || (wait_exit(&mut d.child, Duration::from_secs(10)), d))
+            .await
+            .unwrap();
+    let status = status.expect("exits after SIGTERM");
+    drop(d);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "drained in {:?}",
+        started.elapsed()
+    );
+    assert!(status.success(), "exit status {status:?}");
+    let end = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match s.message().await {
+                Ok(Some(_)) => continue,
+                other => return other.map(|_| ()),
+            }
+        }
+    })
+    .await
+    .expect("stream ends");
+    if let Err(e) = end {
+        assert!(
+            matches!(
+                e.code(),
+                tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled
+            ),
+            "{e:?}"
+        );
+    }
+}
+
+fn wait_exit(
+    child: &mut std::process::Child,
+    timeout: Duration,
+) -> Option<std::process::ExitStatus> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < timeout {
+        if let Ok(Some(s)) = child.try_wait() {
+            return Some(s);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+fn refused(args: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tetherd"))
+        .args(["--data-dir", dir.path().join("d").to_str().unwrap()])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{args:?} must not start");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn refuses_plaintext_off_loopback_and_unbuilt_dataplane() {
+    let e = refused(&["--listen", "0.0.0.0:0"]);
+    assert!(e.contains("--insecure"), "{e}");
+    let e = refused(&["--dataplane", "linux"]);
+    assert!(e.contains("not built yet"), "{e}");
+    let e = refused(&[
+        "--tls-cert",
+        "/nonexistent/cert.pem",
+        "--tls-key",
+        "/nonexistent/key.pem",
+    ]);
+    assert!(e.contains("/nonexistent/cert.pem"), "{e}");
+}

@@ -1,0 +1,187 @@
+//! Username/password roles, TLS and mutual TLS against a real tetherd.
+
+#![allow(clippy::unwrap_used)] // integration tests: a failed step should panic
+
+mod common;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, SaltString};
+use common::*;
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use serde_json::json;
+use tether_proto::gnmi::g_nmi_client::GNmiClient;
+use tether_proto::gnmi::{CapabilityRequest, GetRequest, SetRequest};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+use tonic::{Code, Request};
+
+fn hash(p: &str) -> String {
+    let salt = SaltString::from_b64("dGV0aGVydGVzdHNhbHQ").unwrap();
+    Argon2::default()
+        .hash_password(p.as_bytes(), &salt)
+        .unwrap()
+        .to_string()
+}
+
+fn with_user<T>(msg: T, user: &str, password: &str) -> Request<T> {
+    let mut r = Request::new(msg);
+    r.metadata_mut().insert("username", user.parse().unwrap());
+    r.metadata_mut()
+        .insert("password", password.parse().unwrap());
+    r
+}
+
+#[tokio::test]
+async fn roles_from_the_users_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.toml");
+    std::fs::write(
+        &users,
+        format!(
+            "[[user]]\nname = \"viewer\"\npassword_hash = \"{}\"\nrole = \"read-only\"\n\n\
+             [[user]]\nname = \"admin\"\npassword_hash = \"{}\"\nrole = \"read-write\"\n",
+            hash("view-pw"),
+            hash("admin-pw")
+        ),
+    )
+    .unwrap();
+    let d = Daemon::start_with(&["--users", users.to_str().unwrap()]);
+    let mut c = d.client().await;
+    let desc = |v: &str| SetRequest {
+        update: vec![update(
+            "/link-state/groups/group[id=3]/config",
+            json!({"id": 3, "description": v}),
+        )],
+        ..Default::default()
+    };
+
+    assert_eq!(
+        c.capabilities(CapabilityRequest::default())
+            .await
+            .unwrap_err()
+            .code(),
+        Code::Unauthenticated
+    );
+    assert_eq!(
+        c.get(with_user(GetRequest::default(), "admin", "wrong"))
+            .await
+            .unwrap_err()
+            .code(),
+        Code::Unauthenticated
+    );
+    assert_eq!(
+        c.set(with_user(desc("x"), "nobody", "x"))
+            .await
+            .unwrap_err()
+            .code(),
+        Code::Unauthenticated
+    );
+    assert_eq!(
+        c.set(with_user(desc("x"), "viewer", "view-pw"))
+            .await
+            .unwrap_err()
+            .code(),
+        Code::PermissionDenied
+    );
+    c.set(with_user(desc("by admin"), "admin", "admin-pw"))
+        .await
+        .unwrap();
+    let r = c
+        .get(with_user(
+            GetRequest {
+                path: vec![path("/link-state/groups/group[id=3]/config/description")],
+                encoding: 4,
+                ..Default::default()
+            },
+            "viewer",
+            "view-pw",
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(value_of(&r.notification[0].update[0]), json!("by admin"));
+}
+
+struct Pki {
+    dir: tempfile::TempDir,
+    ca_pem: String,
+    client_cert: String,
+    client_key: String,
+}
+
+fn pki() -> Pki {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let server_key = KeyPair::generate().unwrap();
+    let server = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&server_key, &ca)
+        .unwrap();
+    let client_key = KeyPair::generate().unwrap();
+    let client = CertificateParams::new(vec!["tester".to_string()])
+        .unwrap()
+        .signed_by(&client_key, &ca)
+        .unwrap();
+    std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(dir.path().join("server.pem"), server.pem()).unwrap();
+    std::fs::write(dir.path().join("server.key"), server_key.serialize_pem()).unwrap();
+    Pki {
+        ca_pem: ca.pem(),
+        client_cert: client.pem(),
+        client_key: client_key.serialize_pem(),
+        dir,
+    }
+}
+
+async fn tls_client(
+    d: &Daemon,
+    pki: &Pki,
+    with_cert: bool,
+) -> Result<GNmiClient<Channel>, tonic::transport::Error> {
+    let port = d.addr.rsplit(':').next().unwrap();
+    let mut tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(&pki.ca_pem))
+        .domain_name("localhost");
+    if with_cert {
+        tls = tls.identity(Identity::from_pem(&pki.client_cert, &pki.client_key));
+    }
+    let channel = Channel::from_shared(format!("https://localhost:{port}"))
+        .unwrap()
+        .tls_config(tls)?
+        .connect()
+        .await?;
+    Ok(GNmiClient::new(channel))
+}
+
+#[tokio::test]
+async fn tls_and_mutual_tls() {
+    let pki = pki();
+    let file = |n: &str| pki.dir.path().join(n).to_str().unwrap().to_string();
+    let (cert, key, ca) = (file("server.pem"), file("server.key"), file("ca.pem"));
+
+    let d = Daemon::start_with(&["--tls-cert", &cert, "--tls-key", &key]);
+    let mut c = tls_client(&d, &pki, false).await.unwrap();
+    assert!(c.capabilities(CapabilityRequest::default()).await.is_ok());
+    // Plaintext against a TLS port fails.
+    let mut plain = GNmiClient::connect(format!("http://{}", d.addr))
+        .await
+        .unwrap();
+    assert!(
+        plain
+            .capabilities(CapabilityRequest::default())
+            .await
+            .is_err()
+    );
+
+    let m = Daemon::start_with(&["--tls-cert", &cert, "--tls-key", &key, "--tls-ca", &ca]);
+    let mut c = tls_client(&m, &pki, true).await.unwrap();
+    load_scenario(&mut c).await;
+    assert!(c.capabilities(CapabilityRequest::default()).await.is_ok());
+    // Without a client certificate: refused during the handshake or on the first call.
+    let refused = match tls_client(&m, &pki, false).await {
+        Err(_) => true,
+        Ok(mut c) => c.capabilities(CapabilityRequest::default()).await.is_err(),
+    };
+    assert!(refused, "mutual TLS requires a client certificate");
+}
