@@ -8,7 +8,7 @@ use tether_proto::gnmi::{
     Path, SetRequest, SetResponse, Update, UpdateResult, update_result::Operation,
 };
 use tether_store::CommitMeta;
-use tracing::Span;
+use tracing::{Instrument, Span};
 
 use crate::encoding;
 use crate::error::GnmiError;
@@ -90,12 +90,24 @@ pub(crate) async fn set(
     let timestamp = if edits.is_empty() {
         now_ns()
     } else {
+        // The commit's own span: the worker's reconcile joins the trace beneath it through the
+        // traceparent the commit carries (Set → store.commit → worker.reconcile).
+        let commit_span =
+            tracing::info_span!(parent: span, "store.commit", commit = tracing::field::Empty);
         let meta = CommitMeta {
             user: caller.identity.user.clone(),
             client: caller.peer.clone(),
             comment: None,
+            traceparent: commit_span.in_scope(tether_telemetry::otel::current_traceparent),
         };
-        let outcome = shared.store.commit(edits, meta).wait().await?;
+        let outcome = shared
+            .store
+            .commit(edits, meta)
+            .wait()
+            .instrument(commit_span.clone())
+            .await;
+        let outcome = outcome?;
+        commit_span.record("commit", outcome.id);
         span.record("commit", outcome.id);
         i64::try_from(outcome.time_ns).unwrap_or(i64::MAX)
     };

@@ -281,5 +281,5 @@ pub fn scalars(schema: &'static Schema, leaves: &[(&str, &str)]) -> Vec<Option<V
 /// the one public call that clears the list (validation starts by cleaning it).
 // TODO: replace with a public `Schema::clear_errors` once tether-model exports one.
 pub(crate) fn forget_errors(schema: &'static Schema) {
-    drop(ConfigTree::new(schema));
+    schema.clear_errors();
 }

@@ -125,6 +125,14 @@ impl Schema {
         self.raw.0
     }
 
+    /// Discards the errors libyang recorded on this thread. Tether keeps every libyang error
+    /// (not only the last) so a client hears of all its mistakes at once; code outside this
+    /// crate that calls yang3 directly and expects failures (a lookup of an absent node) must
+    /// clear them, or they pile up for the thread.
+    pub fn clear_errors(&self) {
+        ffi::clear_errors(self.raw());
+    }
+
     /// The options the schema was built with.
     pub fn options(&self) -> SchemaOptions {
         self.options

@@ -11,6 +11,10 @@ pub struct CommitMeta {
     /// Free text: "rollback to 12", "tetherctl import asa.cfg", ...
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// W3C `traceparent` of the request that made the commit, so the worker's reconcile span
+    /// joins the same trace as the gNMI Set (Set → commit → reconcile → dataplane apply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 /// One durable commit.

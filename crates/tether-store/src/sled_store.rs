@@ -101,10 +101,7 @@ impl SledStore {
         let _span = info_span!("store.open", dir = %options.dir.display()).entered();
         let started = std::time::Instant::now();
         std::fs::create_dir_all(&options.dir)?;
-        let db = sled::Config::new()
-            .path(&options.dir)
-            .mode(sled::Mode::LowSpace)
-            .open()?;
+        let db = open_db(&options.dir)?;
         let tree_config = db.open_tree("config")?;
         let tree_commits = db.open_tree("commits")?;
         let tree_runtime = db.open_tree("runtime")?;
@@ -180,6 +177,29 @@ impl SledStore {
 impl Drop for SledStore {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+/// Opens sled, waiting briefly for the previous owner of the directory to let go: sled's
+/// flusher thread keeps the file lock for a moment after a store in this process is dropped
+/// (a quick close and reopen, a restart in tests).
+fn open_db(dir: &std::path::Path) -> Result<sled::Db, StoreError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        match sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::LowSpace)
+            .open()
+        {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
 }
 

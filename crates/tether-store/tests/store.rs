@@ -15,7 +15,7 @@ fn meta() -> CommitMeta {
     CommitMeta {
         user: "test".into(),
         client: "127.0.0.1:1".into(),
-        comment: None,
+        ..Default::default()
     }
 }
 

@@ -70,3 +70,48 @@ where
     let layer = tracing_opentelemetry::layer().with_tracer(tracer).boxed();
     Ok(Some((layer, OtelGuard { provider })))
 }
+
+// ===== trace context across the commit boundary =====
+
+/// The W3C `traceparent` of the current span (`00-<trace id>-<span id>-01`), when
+/// OpenTelemetry is on. A commit carries it so the worker's reconcile span joins the trace of
+/// the gNMI Set that made the commit, although the two run on different threads.
+pub fn current_traceparent() -> Option<String> {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let cx = tracing::Span::current().context();
+    let span = cx.span();
+    let sc = span.span_context();
+    sc.is_valid().then(|| {
+        format!(
+            "00-{}-{}-{:02x}",
+            sc.trace_id(),
+            sc.span_id(),
+            sc.trace_flags().to_u8()
+        )
+    })
+}
+
+/// Makes `span` a child of the span a `traceparent` names (ignored when malformed or when
+/// OpenTelemetry is off).
+pub fn set_parent(span: &tracing::Span, traceparent: &str) {
+    use opentelemetry::trace::{
+        SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
+    };
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let parts: Vec<&str> = traceparent.split('-').collect();
+    let [_, trace, parent, flags] = parts.as_slice() else {
+        return;
+    };
+    let (Ok(t), Ok(s), Ok(f)) = (
+        TraceId::from_hex(trace),
+        SpanId::from_hex(parent),
+        u8::from_str_radix(flags, 16),
+    ) else {
+        return;
+    };
+    let sc = SpanContext::new(t, s, TraceFlags::new(f), true, TraceState::default());
+    if sc.is_valid() {
+        let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(sc));
+    }
+}

@@ -360,6 +360,9 @@ impl Worker {
             commit = record.map(|r| r.id),
             trigger = "commit"
         );
+        if let Some(tp) = record.and_then(|r| r.meta.traceparent.as_deref()) {
+            tether_telemetry::otel::set_parent(&span, tp);
+        }
         let _guard = span.enter();
         if let Some(typed) = self.typed_config() {
             self.apply_config(&typed);

@@ -1,22 +1,45 @@
-//! Logs on stderr, human or JSON, filtered by `RUST_LOG` (default `info`).
+//! Logs on stderr, human or JSON, filtered by `RUST_LOG` (default `info`), and spans exported
+//! over OTLP/gRPC when `--otlp-endpoint` is given.
 
 use std::io::IsTerminal;
 
-use tracing_subscriber::EnvFilter;
+use tether_telemetry::otel::{OtelError, OtelGuard};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 use crate::config::LogFormat;
 
-pub fn init(format: LogFormat) {
+/// Installs the global subscriber. Must run inside the tokio runtime (the OTLP exporter runs
+/// on it). The guard flushes exported spans when dropped.
+pub fn init(
+    format: LogFormat,
+    otlp_endpoint: Option<&str>,
+) -> Result<Option<OtelGuard>, OtelError> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Human => builder.with_ansi(std::io::stderr().is_terminal()).init(),
-        LogFormat::Json => builder
+    let fmt: Box<dyn Layer<Registry> + Send + Sync> = match format {
+        LogFormat::Human => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .with_current_span(true)
             .with_span_list(false)
-            .init(),
-    }
+            .with_writer(std::io::stderr)
+            .boxed(),
+    };
+    // The filter applies to the log output only: spans still reach the exporter so a trace
+    // is complete whatever the log level.
+    let mut layers: Vec<Box<dyn Layer<Registry> + Send + Sync>> =
+        vec![fmt.with_filter(filter).boxed()];
+    let guard = match tether_telemetry::otel::layer::<Registry>(otlp_endpoint, "tetherd")? {
+        Some((l, g)) => {
+            layers.push(l);
+            Some(g)
+        }
+        None => None,
+    };
+    tracing_subscriber::registry().with(layers).init();
+    Ok(guard)
 }

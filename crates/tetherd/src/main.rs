@@ -18,18 +18,36 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    logging::init(settings.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(r) => r,
         Err(e) => {
-            tracing::error!("cannot start the async runtime: {e}");
+            eprintln!("tetherd: cannot start the async runtime: {e}");
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve::run(settings)) {
+    let otel_guard = {
+        let _rt = runtime.enter();
+        match logging::init(settings.log_format, settings.otlp_endpoint.as_deref()) {
+            Ok(g) => g,
+            Err(e) => {
+                eprintln!("tetherd: {e}");
+                return std::process::ExitCode::from(2);
+            }
+        }
+    };
+    if let Some(url) = &settings.otlp_endpoint {
+        tracing::info!(endpoint = %url, "exporting traces over OTLP/gRPC");
+    }
+    let result = runtime.block_on(serve::run(settings));
+    if let Some(g) = otel_guard {
+        let _rt = runtime.enter();
+        g.flush();
+        drop(g);
+    }
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");

@@ -4,10 +4,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use tether_dataplane::{Dataplane, SimDataplane};
 use tether_gnmi::{GnmiOptions, GnmiService, TlsFiles, Users};
 use tether_model::{Schema, SchemaOptions};
 use tether_store::{SledStore, Store, StoreOptions};
 use tether_telemetry::StateTree;
+use tether_worker::Worker;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tracing::{info, warn};
@@ -21,9 +23,6 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     if settings.dataplane == DataplaneKind::Linux {
         bail!("--dataplane linux is not built yet; use --dataplane sim");
     }
-    if let Some(url) = &settings.otlp_endpoint {
-        info!(endpoint = %url, "OTLP export is not wired yet; traces stay in the log");
-    }
     let schema = Schema::load(SchemaOptions {
         simulation: settings.dataplane == DataplaneKind::Sim,
     })
@@ -36,6 +35,21 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     );
     info!(data_dir = %settings.data_dir.display(), last_commit = store.last_commit_id().unwrap_or(0), "datastore open");
     let state = Arc::new(StateTree::new());
+
+    // The dataplane and the worker that reconciles the datastore onto it.
+    let sim = Arc::new(SimDataplane::new());
+    let worker = Worker::start(
+        store.clone() as Arc<dyn Store>,
+        sim.clone() as Arc<dyn Dataplane>,
+        state.clone(),
+        Some(sim.clone()),
+    )
+    .context("starting the worker")?;
+    let worker = Arc::new(worker);
+    info!(
+        dataplane = "sim",
+        "worker started on the in-process dataplane"
+    );
 
     let users = match &settings.users {
         Some(p) => {
@@ -51,7 +65,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let gnmi = GnmiService::new(
         schema,
         store.clone() as Arc<dyn Store>,
-        state,
+        state.clone(),
         GnmiOptions {
             users,
             subscriber_queue: settings.subscriber_queue,
@@ -122,6 +136,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         Ok(_) => info!("drained"),
         Err(_) => warn!("RPCs still open after {DRAIN_TIMEOUT:?}; exiting anyway"),
     }
+    drop(worker);
     store.close();
     info!("stopped");
     Ok(())
