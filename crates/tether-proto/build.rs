@@ -1,7 +1,7 @@
-//! Compiles `proto/` (gNMI, gNMI extensions, tether.sim.v1) with protox, a pure-Rust protobuf
-//! compiler, so no system `protoc` is needed; then generates prost messages and tonic clients and
-//! servers from the descriptor set, and writes the encoded descriptor set (with imports and source
-//! info) to `$OUT_DIR/tether_descriptor.bin` for gRPC server reflection.
+//! Compiles `proto/` (gNMI, gNMI extensions, tether.sim.v1, tether.admin.v1) with protox, a
+//! pure-Rust protobuf compiler, so no system `protoc` is needed; then generates prost messages and
+//! tonic clients and servers from the descriptor set, and writes the encoded descriptor set (with
+//! imports and source info) to `$OUT_DIR/tether_descriptor.bin` for gRPC server reflection.
 
 use std::{env, error::Error, fs, path::PathBuf};
 
@@ -12,6 +12,7 @@ const PROTOS: &[&str] = &[
     "gnmi_ext/gnmi_ext.proto",
     "gnmi/gnmi.proto",
     "tether/sim/v1/simulator.proto",
+    "tether/admin/v1/admin.proto",
 ];
 
 fn main() -> Result<(), Box<dyn Error>> {

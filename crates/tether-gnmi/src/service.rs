@@ -115,15 +115,27 @@ impl GnmiService {
 }
 
 fn rpc_span(method: &'static str) -> Span {
-    tracing::info_span!(
-        "gnmi",
-        method,
-        peer = field::Empty,
-        user = field::Empty,
-        paths = field::Empty,
-        commit = field::Empty,
-        result = field::Empty
-    )
+    // One span name per RPC (span names are static), so a trace view reads `gnmi.Set`.
+    macro_rules! span {
+        ($name:literal) => {
+            tracing::info_span!(
+                $name,
+                method,
+                peer = field::Empty,
+                user = field::Empty,
+                paths = field::Empty,
+                commit = field::Empty,
+                result = field::Empty
+            )
+        };
+    }
+    match method {
+        "Capabilities" => span!("gnmi.Capabilities"),
+        "Get" => span!("gnmi.Get"),
+        "Set" => span!("gnmi.Set"),
+        "Subscribe" => span!("gnmi.Subscribe"),
+        _ => span!("gnmi"),
+    }
 }
 
 /// Records the outcome on the span and logs it: failures the client caused at INFO, ours at

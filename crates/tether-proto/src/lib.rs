@@ -9,6 +9,8 @@
 //!   depth).
 //! - [`sim`] (`tether.sim.v1`): the in-process dataplane simulator service (inject packets, list
 //!   connections, drive the simulated clock).
+//! - [`admin`] (`tether.admin.v1`): the datastore administration service (commit log,
+//!   rollback).
 //! - [`FILE_DESCRIPTOR_SET`]: the encoded descriptor set of all of the above, for gRPC server
 //!   reflection.
 //!
@@ -38,11 +40,24 @@ pub mod tether {
             tonic::include_proto!("tether.sim.v1");
         }
     }
+
+    /// The administration packages (`package tether.admin.*`).
+    pub mod admin {
+        /// The datastore administration service, version 1 (`package tether.admin.v1`).
+        #[allow(clippy::all, clippy::pedantic, missing_docs)]
+        pub mod v1 {
+            tonic::include_proto!("tether.admin.v1");
+        }
+    }
 }
 
 /// The in-process dataplane simulator service (`tether.sim.v1`): short alias of
 /// [`tether::sim::v1`].
 pub use tether::sim::v1 as sim;
+
+/// The datastore administration service (`tether.admin.v1`): short alias of
+/// [`tether::admin::v1`].
+pub use tether::admin::v1 as admin;
 
 /// Encoded `google.protobuf.FileDescriptorSet` of every file in `proto/` and their imports
 /// (`google/protobuf/{any,descriptor,duration}.proto`), with source info, for

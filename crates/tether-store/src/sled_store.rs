@@ -446,7 +446,7 @@ fn commit_one(
     meta: CommitMeta,
     edit: impl FnOnce(&mut ConfigTree) -> Result<Vec<LeafChange>, ModelError>,
 ) -> Result<(CommitOutcome, Option<Arc<CommitRecord>>), StoreError> {
-    let span = info_span!("store.commit", user = %meta.user, client = %meta.client, commit_id = tracing::field::Empty);
+    let span = info_span!("store.persist", user = %meta.user, client = %meta.client, commit_id = tracing::field::Empty);
     let _e = span.enter();
     let time_ns = now_ns();
     let mut tree = s.config.write().unwrap_or_else(|e| e.into_inner());

@@ -9,6 +9,7 @@ use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::Layer;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::registry::LookupSpan;
 
 /// Why the exporter could not be set up.
@@ -67,7 +68,25 @@ where
         .with_resource(Resource::builder().with_service_name(service_name).build())
         .build();
     let tracer = provider.tracer(service_name);
-    let layer = tracing_opentelemetry::layer().with_tracer(tracer).boxed();
+    // Tether's own spans only: the gRPC/HTTP-2 stack's spans would flood the exporter, and
+    // the exporter's own OTLP connection would feed itself spans for the next export forever.
+    let transport = Targets::new()
+        .with_default(LevelFilter::TRACE)
+        .with_targets(
+            [
+                "h2",
+                "hyper",
+                "hyper_util",
+                "tonic",
+                "tower",
+                "opentelemetry_otlp",
+            ]
+            .map(|t| (t, LevelFilter::OFF)),
+        );
+    let layer = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_filter(transport)
+        .boxed();
     Ok(Some((layer, OtelGuard { provider })))
 }
 

@@ -2,6 +2,7 @@
 //! gRPC reflection) on one port, and drains on SIGTERM/SIGINT.
 
 mod config;
+mod guard;
 mod logging;
 mod serve;
 

@@ -62,6 +62,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             None
         }
     };
+    let guard = crate::guard::GuardLayer::new(users.clone());
     let gnmi = GnmiService::new(
         schema,
         store.clone() as Arc<dyn Store>,
@@ -71,6 +72,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             subscriber_queue: settings.subscriber_queue,
         },
     );
+    // tether.sim.v1.Simulator: packets and the clock of the in-process dataplane.
+    let clock_worker = Arc::clone(&worker);
+    let simulator =
+        tether_simulator::service(sim.clone(), Arc::new(move || clock_worker.clock_advanced()));
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(tether_proto::FILE_DESCRIPTOR_SET)
         .build_v1()
@@ -110,7 +115,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = builder
+        .layer(guard)
         .add_service(gnmi.clone().into_server())
+        .add_service(tether_admin::service(store.clone() as Arc<dyn Store>))
+        .add_service(simulator)
         .add_service(reflection)
         .serve_with_incoming_shutdown(incoming, async {
             let _ = stop_rx.await;

@@ -185,3 +185,94 @@ async fn tls_and_mutual_tls() {
     };
     assert!(refused, "mutual TLS requires a client certificate");
 }
+
+#[tokio::test]
+async fn admin_and_simulator_services_use_the_same_users_and_roles() {
+    use tether_proto::admin::datastore_client::DatastoreClient;
+    use tether_proto::admin::{ListCommitsRequest, RollbackRequest};
+    use tether_proto::sim::simulator_client::SimulatorClient;
+    use tether_proto::sim::{AdvanceClockRequest, GetClockRequest};
+
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.toml");
+    std::fs::write(
+        &users,
+        format!(
+            "[[user]]\nname = \"viewer\"\npassword_hash = \"{}\"\nrole = \"read-only\"\n\n\
+             [[user]]\nname = \"admin\"\npassword_hash = \"{}\"\nrole = \"read-write\"\n",
+            hash("view-pw"),
+            hash("admin-pw")
+        ),
+    )
+    .unwrap();
+    let d = Daemon::start_with(&["--users", users.to_str().unwrap()]);
+    let mut c = d.client().await;
+    c.set(with_user(
+        SetRequest {
+            update: vec![update(
+                "/link-state/groups/group[id=3]/config",
+                json!({"id": 3}),
+            )],
+            ..Default::default()
+        },
+        "admin",
+        "admin-pw",
+    ))
+    .await
+    .unwrap();
+
+    let mut admin = DatastoreClient::connect(format!("http://{}", d.addr))
+        .await
+        .unwrap();
+    assert_eq!(
+        code(admin.list_commits(ListCommitsRequest { limit: 5 }).await),
+        Err(Code::Unauthenticated)
+    );
+    let commits = admin
+        .list_commits(with_user(
+            ListCommitsRequest { limit: 5 },
+            "viewer",
+            "view-pw",
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(commits.commits.len(), 1);
+    assert_eq!(commits.commits[0].user, "admin");
+    let rb = |u: &str, p: &str| {
+        with_user(
+            RollbackRequest {
+                id: 0,
+                comment: String::new(),
+            },
+            u,
+            p,
+        )
+    };
+    assert_eq!(
+        code(admin.rollback(rb("viewer", "view-pw")).await),
+        Err(Code::PermissionDenied)
+    );
+    assert_eq!(
+        code(admin.rollback(rb("admin", "wrong")).await),
+        Err(Code::Unauthenticated)
+    );
+    admin.rollback(rb("admin", "admin-pw")).await.unwrap();
+
+    let mut sim = SimulatorClient::connect(format!("http://{}", d.addr))
+        .await
+        .unwrap();
+    sim.get_clock(with_user(GetClockRequest {}, "viewer", "view-pw"))
+        .await
+        .unwrap();
+    let adv = |u: &str, p: &str| with_user(AdvanceClockRequest { nanoseconds: 1 }, u, p);
+    assert_eq!(
+        code(sim.advance_clock(adv("viewer", "view-pw")).await),
+        Err(Code::PermissionDenied)
+    );
+    sim.advance_clock(adv("admin", "admin-pw")).await.unwrap();
+}
+
+fn code<T>(r: Result<T, tonic::Status>) -> Result<(), Code> {
+    r.map(|_| ()).map_err(|s| s.code())
+}

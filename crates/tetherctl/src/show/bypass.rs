@@ -1,0 +1,516 @@
+//! `show bypass` (alias `show service-policy`): the ASA chain service-policy → policy-map →
+//! class-map → access-list with its counters, laid out like the ASA's `show service-policy`
+//! followed by `show access-list`:
+//!
+//! ```text
+//! Interface Inside:
+//!   Service-policy: Inside-policy
+//!     Class-map: tcp_bypass
+//!       Match: access-list StatelessTraffic
+//!       Set connection timeout policy:
+//!         idle 0:15:00
+//!       Set connection advanced-options: tcp-state-bypass
+//!       Matched: 12 packets, 1200 bytes
+//!       Bypass connections: 1 current, 3 built; torn down: 2 idle, 0 FIN/RST, 0 flushed
+//!   Status: applied
+//! ```
+
+use serde_json::Value;
+
+use crate::json;
+use crate::timefmt::hms;
+
+/// What a Get of `/tether-conntrack-bypass:bypass` holds, as the show command needs it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BypassView {
+    pub access_lists: Vec<AccessList>,
+    pub classes: Vec<(String, Option<String>)>,
+    pub policies: Vec<Policy>,
+    pub service_policies: Vec<ServicePolicy>,
+    /// The global service-policy (`service-policy P global`), if any.
+    pub global: Option<ServicePolicy>,
+}
+
+/// An access-list and its entries in sequence order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessList {
+    pub name: String,
+    pub entries: Vec<AccessListEntry>,
+}
+
+/// One access-list entry (ACE).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessListEntry {
+    pub sequence: u64,
+    pub action: String,
+    pub protocol: String,
+    pub source: Option<String>,
+    pub destination: Option<String>,
+    pub source_port: Option<String>,
+    pub destination_port: Option<String>,
+    pub remark: Option<String>,
+    pub matches: Option<u64>,
+}
+
+/// A policy-map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub name: String,
+    pub description: Option<String>,
+    pub classes: Vec<PolicyClass>,
+}
+
+/// A class within a policy-map, its actions and counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyClass {
+    pub name: String,
+    pub tcp_state_bypass: bool,
+    pub idle_timeout: Option<u64>,
+    pub embryonic_timeout: Option<u64>,
+    pub matched_packets: Option<u64>,
+    pub matched_bytes: Option<u64>,
+    pub current: Option<u64>,
+    pub built: Option<u64>,
+    pub torn_down_idle: Option<u64>,
+    pub torn_down_fin_rst: Option<u64>,
+    pub torn_down_flushed: Option<u64>,
+}
+
+/// A service-policy: a policy applied to an interface (or globally) and whether the dataplane
+/// took it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServicePolicy {
+    /// None for the global policy.
+    pub interface: Option<String>,
+    pub policy: String,
+    pub applied: Option<bool>,
+    pub last_error: Option<String>,
+}
+
+/// Config value, else state value (a Get of type ALL has both).
+fn leaf(v: &Value, name: &str) -> Option<String> {
+    json::text(v, &["config", name]).or_else(|| json::text(v, &["state", name]))
+}
+
+fn leaf_uint(v: &Value, name: &str) -> Option<u64> {
+    json::uint(v, &["config", name]).or_else(|| json::uint(v, &["state", name]))
+}
+
+fn key(v: &Value, name: &str) -> Option<String> {
+    json::text(v, &[name]).or_else(|| leaf(v, name))
+}
+
+/// Reads the value of a Get of `/tether-conntrack-bypass:bypass` (or a whole document).
+pub fn view_from_json(v: &Value) -> BypassView {
+    let root = json::field(v, "bypass").unwrap_or(v);
+    let access_lists = json::list(root, &["access-lists", "access-list"])
+        .into_iter()
+        .filter_map(|a| {
+            let name = key(a, "name")?;
+            let mut entries: Vec<AccessListEntry> = json::list(a, &["entries", "entry"])
+                .into_iter()
+                .filter_map(|e| {
+                    Some(AccessListEntry {
+                        sequence: json::uint(e, &["sequence"])
+                            .or_else(|| leaf_uint(e, "sequence"))?,
+                        action: leaf(e, "action").unwrap_or_default(),
+                        protocol: leaf(e, "protocol").unwrap_or_else(|| "ip".into()),
+                        source: leaf(e, "source-prefix"),
+                        destination: leaf(e, "destination-prefix"),
+                        source_port: leaf(e, "source-port"),
+                        destination_port: leaf(e, "destination-port"),
+                        remark: leaf(e, "remark").filter(|r| !r.is_empty()),
+                        matches: json::uint(e, &["state", "matches"]),
+                    })
+                })
+                .collect();
+            entries.sort_by_key(|e| e.sequence);
+            Some(AccessList { name, entries })
+        })
+        .collect();
+    let classes = json::list(root, &["classes", "class"])
+        .into_iter()
+        .filter_map(|c| Some((key(c, "name")?, leaf(c, "match-access-list"))))
+        .collect();
+    let policies = json::list(root, &["policies", "policy"])
+        .into_iter()
+        .filter_map(|p| {
+            Some(Policy {
+                name: key(p, "name")?,
+                description: leaf(p, "description").filter(|d| !d.is_empty()),
+                classes: json::list(p, &["classes", "class"])
+                    .into_iter()
+                    .filter_map(|c| {
+                        let counter = |n: &str| json::uint(c, &["state", n]);
+                        Some(PolicyClass {
+                            name: key(c, "name")?,
+                            tcp_state_bypass: json::boolean(c, &["config", "tcp-state-bypass"])
+                                .or_else(|| json::boolean(c, &["state", "tcp-state-bypass"]))
+                                .unwrap_or(false),
+                            idle_timeout: leaf_uint(c, "idle-timeout"),
+                            embryonic_timeout: leaf_uint(c, "embryonic-timeout"),
+                            matched_packets: counter("matched-packets"),
+                            matched_bytes: counter("matched-bytes"),
+                            current: counter("bypass-connections-current"),
+                            built: counter("bypass-connections-built"),
+                            torn_down_idle: counter("torn-down-idle"),
+                            torn_down_fin_rst: counter("torn-down-fin-rst"),
+                            torn_down_flushed: counter("torn-down-flushed"),
+                        })
+                    })
+                    .collect(),
+            })
+        })
+        .collect();
+    let apply = |v: &Value| {
+        (
+            json::boolean(v, &["state", "applied"]),
+            json::text(v, &["state", "last-error"]).filter(|e| !e.is_empty()),
+        )
+    };
+    let service_policies = json::list(root, &["service-policies", "service-policy"])
+        .into_iter()
+        .filter_map(|s| {
+            let (applied, last_error) = apply(s);
+            Some(ServicePolicy {
+                interface: Some(key(s, "interface")?),
+                policy: leaf(s, "policy")?,
+                applied,
+                last_error,
+            })
+        })
+        .collect();
+    let global = json::field(root, "global-policy").and_then(|g| {
+        let (applied, last_error) = apply(g);
+        Some(ServicePolicy {
+            interface: None,
+            policy: leaf(g, "policy")?,
+            applied,
+            last_error,
+        })
+    });
+    BypassView {
+        access_lists,
+        classes,
+        policies,
+        service_policies,
+        global,
+    }
+}
+
+fn count(v: Option<u64>) -> String {
+    v.map_or_else(|| "-".into(), |n| n.to_string())
+}
+
+/// The whole `show bypass` text.
+pub fn render(view: &BypassView) -> String {
+    let mut out = String::new();
+    if let Some(g) = &view.global {
+        out.push_str("Global policy:\n");
+        render_service_policy(&mut out, view, g);
+    }
+    for sp in &view.service_policies {
+        out.push_str(&format!(
+            "Interface {}:\n",
+            sp.interface.as_deref().unwrap_or("?")
+        ));
+        render_service_policy(&mut out, view, sp);
+    }
+    let used = |p: &str| {
+        view.global.iter().any(|g| g.policy == p)
+            || view.service_policies.iter().any(|s| s.policy == p)
+    };
+    let unused: Vec<&Policy> = view.policies.iter().filter(|p| !used(&p.name)).collect();
+    if !unused.is_empty() {
+        out.push_str("Policy-maps not applied by any service-policy:\n");
+        for p in unused {
+            render_policy(&mut out, view, p);
+        }
+    }
+    if view.global.is_none() && view.service_policies.is_empty() && view.policies.is_empty() {
+        out.push_str("No service-policy is configured.\n");
+    }
+    if !view.access_lists.is_empty() {
+        out.push('\n');
+        out.push_str(&render_access_lists(&view.access_lists));
+    }
+    out
+}
+
+fn render_service_policy(out: &mut String, view: &BypassView, sp: &ServicePolicy) {
+    match view.policies.iter().find(|p| p.name == sp.policy) {
+        Some(p) => render_policy(out, view, p),
+        None => out.push_str(&format!(
+            "  Service-policy: {} (not configured)\n",
+            sp.policy
+        )),
+    }
+    match (sp.applied, &sp.last_error) {
+        (_, Some(e)) => out.push_str(&format!(
+            "  Status: {}, last error: {e}\n",
+            if sp.applied == Some(true) {
+                "applied"
+            } else {
+                "NOT applied"
+            }
+        )),
+        (Some(true), None) => out.push_str("  Status: applied\n"),
+        (Some(false), None) => out.push_str("  Status: NOT applied\n"),
+        (None, None) => out.push_str("  Status: unknown (no state from the daemon yet)\n"),
+    }
+}
+
+fn render_policy(out: &mut String, view: &BypassView, p: &Policy) {
+    out.push_str(&format!("  Service-policy: {}\n", p.name));
+    if let Some(d) = &p.description {
+        out.push_str(&format!("    Description: {d}\n"));
+    }
+    for c in &p.classes {
+        out.push_str(&format!("    Class-map: {}\n", c.name));
+        match view.classes.iter().find(|(n, _)| *n == c.name) {
+            Some((_, Some(acl))) => out.push_str(&format!("      Match: access-list {acl}\n")),
+            _ => out.push_str("      Match: (class-map not configured)\n"),
+        }
+        if c.idle_timeout.is_some() || c.embryonic_timeout.is_some() {
+            out.push_str("      Set connection timeout policy:\n");
+            if let Some(e) = c.embryonic_timeout {
+                out.push_str(&format!("        embryonic {}\n", hms(e)));
+            }
+            if let Some(i) = c.idle_timeout {
+                out.push_str(&format!("        idle {}\n", hms(i)));
+            }
+        }
+        if c.tcp_state_bypass {
+            out.push_str("      Set connection advanced-options: tcp-state-bypass\n");
+        }
+        if c.matched_packets.is_some() || c.matched_bytes.is_some() {
+            out.push_str(&format!(
+                "      Matched: {} packets, {} bytes\n",
+                count(c.matched_packets),
+                count(c.matched_bytes)
+            ));
+        }
+        if c.current.is_some() || c.built.is_some() {
+            out.push_str(&format!(
+                "      Bypass connections: {} current, {} built; torn down: {} idle, {} FIN/RST, {} flushed\n",
+                count(c.current),
+                count(c.built),
+                count(c.torn_down_idle),
+                count(c.torn_down_fin_rst),
+                count(c.torn_down_flushed)
+            ));
+        }
+    }
+}
+
+/// `show access-list` style: one line per entry, remarks on their own line before it.
+pub fn render_access_lists(acls: &[AccessList]) -> String {
+    let mut out = String::new();
+    for a in acls {
+        out.push_str(&format!(
+            "access-list {}; {} elements\n",
+            a.name,
+            a.entries.len()
+        ));
+        for e in &a.entries {
+            if let Some(r) = &e.remark {
+                out.push_str(&format!(
+                    "access-list {} line {} remark {r}\n",
+                    a.name, e.sequence
+                ));
+            }
+            out.push_str(&format!(
+                "access-list {} line {} extended {}",
+                a.name,
+                e.sequence,
+                ace_text(e)
+            ));
+            if let Some(m) = e.matches {
+                out.push_str(&format!(" (hitcnt={m})"));
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// An entry in ASA syntax: `permit tcp 198.18.1.0 255.255.255.0 host 198.19.1.1 eq 443`.
+pub fn ace_text(e: &AccessListEntry) -> String {
+    let mut parts = vec![e.action.clone(), e.protocol.clone()];
+    parts.push(address(e.source.as_deref()));
+    if let Some(p) = &e.source_port {
+        parts.push(port(p));
+    }
+    parts.push(address(e.destination.as_deref()));
+    if let Some(p) = &e.destination_port {
+        parts.push(port(p));
+    }
+    parts.join(" ")
+}
+
+/// A prefix as the ASA writes it: `any`, `host A`, `A MASK` (IPv6 stays `X::/len`).
+fn address(prefix: Option<&str>) -> String {
+    let Some(p) = prefix else {
+        return "any".into();
+    };
+    let Some((addr, len)) = p.split_once('/') else {
+        return format!("host {p}");
+    };
+    let Ok(len) = len.parse::<u32>() else {
+        return p.into();
+    };
+    if addr.contains(':') {
+        return if len == 128 {
+            format!("host {addr}")
+        } else {
+            p.into()
+        };
+    }
+    match len {
+        32 => format!("host {addr}"),
+        0 => "any".into(),
+        n if n < 32 => {
+            let mask = u32::MAX << (32 - n);
+            format!("{addr} {}", std::net::Ipv4Addr::from(mask))
+        }
+        _ => p.into(),
+    }
+}
+
+fn port(p: &str) -> String {
+    match p.split_once('-') {
+        Some((a, b)) => format!("range {a} {b}"),
+        None => format!("eq {p}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use serde_json::json;
+
+    use super::*;
+
+    /// A Get (type ALL) of the reference configuration after some bypass traffic.
+    fn reference() -> Value {
+        let class = |bypass_current: u64| {
+            json!({"name": "tcp_bypass",
+                   "config": {"name": "tcp_bypass", "tcp-state-bypass": true, "idle-timeout": 900},
+                   "state": {"name": "tcp_bypass", "tcp-state-bypass": true, "idle-timeout": 900,
+                             "matched-packets": "12", "matched-bytes": "1200",
+                             "bypass-connections-current": bypass_current.to_string(),
+                             "bypass-connections-built": "3", "torn-down-idle": "2",
+                             "torn-down-fin-rst": "0", "torn-down-flushed": "0"}})
+        };
+        json!({
+            "access-lists": {"access-list": [{
+                "name": "StatelessTraffic", "config": {"name": "StatelessTraffic"},
+                "entries": {"entry": [
+                    {"sequence": 20, "config": {"sequence": 20, "action": "permit", "protocol": "tcp",
+                        "source-prefix": "198.19.1.0/24", "destination-prefix": "198.18.1.0/24",
+                        "remark": "Inbound Traffic"}, "state": {"matches": "5"}},
+                    {"sequence": 10, "config": {"sequence": 10, "action": "permit", "protocol": "tcp",
+                        "source-prefix": "198.18.1.0/24", "destination-prefix": "198.19.1.0/24",
+                        "remark": "Outbound Traffic"}, "state": {"matches": "7"}}
+                ]}}]},
+            "classes": {"class": [{"name": "tcp_bypass",
+                "config": {"name": "tcp_bypass", "match-access-list": "StatelessTraffic"}}]},
+            "policies": {"policy": [
+                {"name": "Inside-policy", "config": {"name": "Inside-policy"},
+                 "classes": {"class": [class(1)]}},
+                {"name": "MPLS-policy", "config": {"name": "MPLS-policy"},
+                 "classes": {"class": [class(0)]}},
+                {"name": "Spare", "config": {"name": "Spare"}}
+            ]},
+            "service-policies": {"service-policy": [
+                {"interface": "Inside", "config": {"interface": "Inside", "policy": "Inside-policy"},
+                 "state": {"applied": true, "last-error": ""}},
+                {"interface": "MPLS", "config": {"interface": "MPLS", "policy": "MPLS-policy"},
+                 "state": {"applied": false, "last-error": "interface MPLS does not exist"}}
+            ]}
+        })
+    }
+
+    #[test]
+    fn renders_like_asa_show_service_policy() {
+        let text = render(&view_from_json(&reference()));
+        let expected = "\
+Interface Inside:
+  Service-policy: Inside-policy
+    Class-map: tcp_bypass
+      Match: access-list StatelessTraffic
+      Set connection timeout policy:
+        idle 0:15:00
+      Set connection advanced-options: tcp-state-bypass
+      Matched: 12 packets, 1200 bytes
+      Bypass connections: 1 current, 3 built; torn down: 2 idle, 0 FIN/RST, 0 flushed
+  Status: applied
+Interface MPLS:
+  Service-policy: MPLS-policy
+    Class-map: tcp_bypass
+      Match: access-list StatelessTraffic
+      Set connection timeout policy:
+        idle 0:15:00
+      Set connection advanced-options: tcp-state-bypass
+      Matched: 12 packets, 1200 bytes
+      Bypass connections: 0 current, 3 built; torn down: 2 idle, 0 FIN/RST, 0 flushed
+  Status: NOT applied, last error: interface MPLS does not exist
+Policy-maps not applied by any service-policy:
+  Service-policy: Spare
+
+access-list StatelessTraffic; 2 elements
+access-list StatelessTraffic line 10 remark Outbound Traffic
+access-list StatelessTraffic line 10 extended permit tcp 198.18.1.0 255.255.255.0 198.19.1.0 255.255.255.0 (hitcnt=7)
+access-list StatelessTraffic line 20 remark Inbound Traffic
+access-list StatelessTraffic line 20 extended permit tcp 198.19.1.0 255.255.255.0 198.18.1.0 255.255.255.0 (hitcnt=5)
+";
+        assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn global_policy_comes_first() {
+        let v = json!({"tether-conntrack-bypass:bypass": {
+            "policies": {"policy": [{"name": "g", "config": {"name": "g"}}]},
+            "global-policy": {"config": {"policy": "g"}}}});
+        assert_eq!(
+            render(&view_from_json(&v)),
+            "Global policy:\n  Service-policy: g\n  Status: unknown (no state from the daemon yet)\n"
+        );
+        assert_eq!(
+            render(&view_from_json(&json!({}))),
+            "No service-policy is configured.\n"
+        );
+    }
+
+    #[test]
+    fn entries_print_in_asa_syntax() {
+        let e = |src: Option<&str>, sp: Option<&str>, dst: Option<&str>, dp: Option<&str>| {
+            ace_text(&AccessListEntry {
+                sequence: 10,
+                action: "deny".into(),
+                protocol: "udp".into(),
+                source: src.map(Into::into),
+                destination: dst.map(Into::into),
+                source_port: sp.map(Into::into),
+                destination_port: dp.map(Into::into),
+                remark: None,
+                matches: None,
+            })
+        };
+        assert_eq!(e(None, None, None, None), "deny udp any any");
+        assert_eq!(
+            e(
+                Some("198.18.0.1/32"),
+                Some("1024-65535"),
+                Some("198.19.0.0/16"),
+                Some("53")
+            ),
+            "deny udp host 198.18.0.1 range 1024 65535 198.19.0.0 255.255.0.0 eq 53"
+        );
+        assert_eq!(
+            e(Some("2001:db8::/32"), None, Some("2001:db8::1/128"), None),
+            "deny udp 2001:db8::/32 host 2001:db8::1"
+        );
+    }
+}

@@ -1,0 +1,279 @@
+//! `show link state group [N] [detail]`, laid out exactly as Cisco IOS prints it:
+//!
+//! ```text
+//! Link State Group: 1 Status: Enabled, Up
+//! Upstream Interfaces : Po11(Up)
+//! Downstream Interfaces: Gi1/1(Up) Gi1/2(Up) Gi1/3(Up) Gi1/4(Up)
+//!                        Gi1/5(Up) Gi1/6(Up) Gi1/7(Up) Gi1/8(Up)
+//!
+//! (Up):Interface up (Dwn):Interface Down (Dis):Interface disabled
+//! ```
+
+use serde_json::Value;
+
+use crate::json::{self, natural_cmp};
+
+/// Interfaces per line in the detail output, as IOS prints them.
+const PER_LINE: usize = 4;
+
+/// The legend IOS prints after the detail output.
+pub const LEGEND: &str = "(Up):Interface up (Dwn):Interface Down (Dis):Interface disabled";
+
+/// A link state tracking group as the show command needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkStateGroup {
+    pub id: u64,
+    /// `link state track N` (the group tracks and acts); YANG `enabled`, default true.
+    pub enabled: bool,
+    /// `state/status`; None when the daemon has not published state for the group yet.
+    pub up: Option<bool>,
+    pub upstream: Vec<Member>,
+    pub downstream: Vec<Member>,
+}
+
+/// A member interface and its status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub name: String,
+    pub status: MemberStatus,
+}
+
+/// The status IOS shows in parentheses after a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberStatus {
+    Up,
+    Down,
+    Disabled,
+    /// No state published yet.
+    Unknown,
+}
+
+impl MemberStatus {
+    fn from_yang(v: Option<&str>) -> Self {
+        match v {
+            Some("up") => MemberStatus::Up,
+            Some("down") => MemberStatus::Down,
+            Some("disabled") => MemberStatus::Disabled,
+            _ => MemberStatus::Unknown,
+        }
+    }
+
+    /// IOS's abbreviation.
+    pub fn abbreviation(self) -> &'static str {
+        match self {
+            MemberStatus::Up => "Up",
+            MemberStatus::Down => "Dwn",
+            MemberStatus::Disabled => "Dis",
+            MemberStatus::Unknown => "?",
+        }
+    }
+}
+
+/// The groups of a Get of `/tether-link-state:link-state` (its value: `{"groups": ...}`, or a
+/// whole document with the module-qualified `tether-link-state:link-state` member), ordered by
+/// id, members in natural order (`Gi1/2` before `Gi1/10`).
+pub fn groups_from_json(v: &Value) -> Vec<LinkStateGroup> {
+    let root = json::field(v, "link-state").unwrap_or(v);
+    let mut groups: Vec<LinkStateGroup> = json::list(root, &["groups", "group"])
+        .into_iter()
+        .filter_map(|g| {
+            let id = json::uint(g, &["id"]).or_else(|| json::uint(g, &["config", "id"]))?;
+            let enabled = json::boolean(g, &["state", "enabled"])
+                .or_else(|| json::boolean(g, &["config", "enabled"]))
+                .unwrap_or(true);
+            let up = json::text(g, &["state", "status"]).map(|s| s == "up");
+            Some(LinkStateGroup {
+                id,
+                enabled,
+                up,
+                upstream: members(g, "upstream"),
+                downstream: members(g, "downstream"),
+            })
+        })
+        .collect();
+    groups.sort_by_key(|g| g.id);
+    groups
+}
+
+fn members(group: &Value, side: &str) -> Vec<Member> {
+    let mut out: Vec<Member> = json::list(group, &[side, "interfaces", "interface"])
+        .into_iter()
+        .filter_map(|m| {
+            let name = json::text(m, &["name"]).or_else(|| json::text(m, &["config", "name"]))?;
+            let status =
+                MemberStatus::from_yang(json::text(m, &["state", "oper-status"]).as_deref());
+            Some(Member { name, status })
+        })
+        .collect();
+    out.sort_by(|a, b| natural_cmp(&a.name, &b.name));
+    out
+}
+
+fn status(g: &LinkStateGroup) -> String {
+    format!(
+        "{}, {}",
+        if g.enabled { "Enabled" } else { "Disabled" },
+        match g.up {
+            Some(true) => "Up",
+            Some(false) => "Down",
+            None => "Unknown",
+        }
+    )
+}
+
+/// `show link state group [N]`: one line per group.
+pub fn render_summary(groups: &[LinkStateGroup]) -> String {
+    let mut out = String::new();
+    for g in groups {
+        out.push_str(&format!(
+            "Link State Group: {:<6} Status: {}\n",
+            g.id,
+            status(g)
+        ));
+    }
+    out
+}
+
+/// `show link state group [N] detail`: each group with its members, then the legend.
+pub fn render_detail(groups: &[LinkStateGroup]) -> String {
+    let mut out = String::new();
+    for g in groups {
+        out.push_str(&format!(
+            "Link State Group: {} Status: {}\n",
+            g.id,
+            status(g)
+        ));
+        member_lines(&mut out, "Upstream Interfaces : ", &g.upstream);
+        member_lines(&mut out, "Downstream Interfaces: ", &g.downstream);
+        out.push('\n');
+    }
+    if !groups.is_empty() {
+        out.push_str(LEGEND);
+        out.push('\n');
+    }
+    out
+}
+
+/// `label` then the members, four per line, continuation lines aligned under the first
+/// member.
+fn member_lines(out: &mut String, label: &str, members: &[Member]) {
+    let items: Vec<String> = members
+        .iter()
+        .map(|m| format!("{}({})", m.name, m.status.abbreviation()))
+        .collect();
+    if items.is_empty() {
+        out.push_str(label.trim_end());
+        out.push('\n');
+        return;
+    }
+    let indent = " ".repeat(label.len());
+    for (i, chunk) in items.chunks(PER_LINE).enumerate() {
+        out.push_str(if i == 0 { label } else { &indent });
+        out.push_str(&chunk.join(" "));
+        out.push('\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn member(name: &str, oper: &str) -> Value {
+        json!({"name": name, "config": {"name": name},
+               "state": {"name": name, "oper-status": oper, "disabled-by-group": false}})
+    }
+
+    /// The Get value of the reference's switch: group 1, Po11 upstream, Gi1/1-40 downstream,
+    /// all up. The members are listed out of order on purpose.
+    fn reference_state() -> Value {
+        let mut down: Vec<Value> = (1..=40)
+            .map(|i| member(&format!("Gi1/{i}"), "up"))
+            .collect();
+        down.reverse();
+        json!({
+            "groups": {"group": [{
+                "id": 1,
+                "config": {"id": 1, "enabled": true},
+                "state": {"id": 1, "enabled": true, "status": "up", "upstream-up": 1,
+                          "upstream-total": 1, "transitions": "0"},
+                "upstream": {"interfaces": {"interface": [member("Po11", "up")]}},
+                "downstream": {"interfaces": {"interface": down}}
+            }]}
+        })
+    }
+
+    #[test]
+    fn detail_matches_the_reference_layout() {
+        // The reference's output with the paste glitch ("Enabled, \nUp") repaired and
+        // trailing blanks trimmed.
+        let expected = include_str!("../../tests/fixtures/show-link-state-group-1-detail.txt");
+        let groups = groups_from_json(&reference_state());
+        assert_eq!(render_detail(&groups), expected);
+    }
+
+    #[test]
+    fn continuation_lines_align_under_the_first_interface() {
+        let text = render_detail(&groups_from_json(&reference_state()));
+        let lines: Vec<&str> = text.lines().collect();
+        let first = lines[2].find("Gi1/1(").unwrap();
+        assert_eq!(first, "Downstream Interfaces: ".len());
+        for l in &lines[3..12] {
+            assert_eq!(l.find('G'), Some(first), "{l:?}");
+            assert_eq!(l.split_whitespace().count(), 4, "{l:?}");
+        }
+    }
+
+    #[test]
+    fn statuses_are_abbreviated_as_ios_does() {
+        let v = json!({"tether-link-state:link-state": {"groups": {"group": [
+            {"id": 2, "config": {"id": 2, "enabled": false},
+             "state": {"status": "down"},
+             "upstream": {"interfaces": {"interface": [member("Te1/49", "down")]}},
+             "downstream": {"interfaces": {"interface": [
+                 member("Gi1/3", "disabled"), member("Gi1/1", "down"),
+                 {"name": "Gi1/2", "config": {"name": "Gi1/2"}}]}}},
+            {"id": 1, "config": {"id": 1},
+             "upstream": {"interfaces": {"interface": []}}}
+        ]}}});
+        let groups = groups_from_json(&v);
+        assert_eq!(
+            render_detail(&groups),
+            "Link State Group: 1 Status: Enabled, Unknown\n\
+             Upstream Interfaces :\n\
+             Downstream Interfaces:\n\
+             \n\
+             Link State Group: 2 Status: Disabled, Down\n\
+             Upstream Interfaces : Te1/49(Dwn)\n\
+             Downstream Interfaces: Gi1/1(Dwn) Gi1/2(?) Gi1/3(Dis)\n\
+             \n\
+             (Up):Interface up (Dwn):Interface Down (Dis):Interface disabled\n"
+        );
+    }
+
+    #[test]
+    fn summary_is_one_line_per_group() {
+        let mut groups = groups_from_json(&reference_state());
+        groups.push(LinkStateGroup {
+            id: 12,
+            enabled: true,
+            up: Some(false),
+            upstream: vec![],
+            downstream: vec![],
+        });
+        assert_eq!(
+            render_summary(&groups),
+            "Link State Group: 1      Status: Enabled, Up\n\
+             Link State Group: 12     Status: Enabled, Down\n"
+        );
+    }
+
+    #[test]
+    fn nothing_configured_prints_nothing() {
+        assert_eq!(render_detail(&[]), "");
+        assert_eq!(render_summary(&groups_from_json(&json!({}))), "");
+    }
+}
