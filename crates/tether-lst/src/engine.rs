@@ -551,6 +551,11 @@ impl Engine {
         (self.world.disabled.iter()).map(|(name, group)| (name.as_str(), *group))
     }
 
+    /// How many interfaces Tether holds disabled (O(1), for callers that mirror the set).
+    pub fn disabled_len(&self) -> usize {
+        self.world.disabled.len()
+    }
+
     /// The group that disabled this interface, if Tether did.
     pub fn disabled_by(&self, interface: &str) -> Option<GroupId> {
         self.world.disabled.get(interface).copied()

@@ -260,6 +260,27 @@ impl Store for SledStore {
         Ok(())
     }
 
+    fn runtime_batch(&self, changes: &[(String, Option<Vec<u8>>)]) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let s = &self.shared;
+        let _g = s.runtime_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut batch = sled::Batch::default();
+        for (k, v) in changes {
+            match v {
+                Some(v) => batch.insert(k.as_bytes(), v.as_slice()),
+                None => batch.remove(k.as_bytes()),
+            }
+        }
+        s.tree_runtime.apply_batch(batch)?;
+        s.db.flush()?;
+        if s.sync {
+            s.files.sync()?;
+        }
+        Ok(())
+    }
+
     fn runtime_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let mut out = Vec::new();
         for kv in self.shared.tree_runtime.scan_prefix(prefix.as_bytes()) {

@@ -213,3 +213,21 @@ fn boot_from_snapshot_replay_and_leaves_agree() {
     let json = s.config().to_json(true).unwrap();
     assert!(json.contains("min-upstream-up"), "{json}");
 }
+
+#[test]
+fn runtime_batches_apply_together() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = SledStore::open(schema(), StoreOptions::new(dir.path())).unwrap();
+        let put: Vec<(String, Option<Vec<u8>>)> = (1..=40)
+            .map(|i| (format!("lst/disabled/Gi1/{i}"), Some(b"1".to_vec())))
+            .collect();
+        s.runtime_batch(&put).unwrap();
+        s.runtime_batch(&[("lst/disabled/Gi1/7".to_string(), None)])
+            .unwrap();
+    }
+    let s = SledStore::open(schema(), StoreOptions::new(dir.path())).unwrap();
+    let left = s.runtime_scan("lst/disabled/").unwrap();
+    assert_eq!(left.len(), 39);
+    assert!(!left.iter().any(|(k, _)| k == "lst/disabled/Gi1/7"));
+}

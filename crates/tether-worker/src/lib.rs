@@ -31,5 +31,5 @@ mod time;
 mod worker;
 
 pub use error::WorkerError;
-pub use time::date_and_time;
+pub use time::{date_and_time, wall_clock_ns};
 pub use worker::{CLOCK_POLL, DISABLED_PREFIX, RECONCILE_INTERVAL, Worker, WorkerHandle};

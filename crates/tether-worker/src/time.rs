@@ -49,3 +49,13 @@ mod tests {
         }
     }
 }
+
+/// Wall-clock time in ns since the Unix epoch: the timestamp of telemetry notifications (gNMI
+/// §2.2.1 wants the time the event was seen). The sim dataplane's clock moves only when a
+/// test advances it, so it stamps the state leaves (`last-change`) but not notifications.
+pub fn wall_clock_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}

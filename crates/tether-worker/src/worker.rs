@@ -57,6 +57,9 @@ pub struct Worker {
     /// Simulated interfaces driven by configuration, with the carrier last applied.
     sim_carrier: BTreeMap<String, bool>,
     backoff: Backoff,
+    /// While a burst of dataplane events is handled, the state changes it produces (one
+    /// batch instead of one per event).
+    coalesce: Option<StateBatch>,
 }
 
 enum Request {
@@ -168,6 +171,7 @@ impl Worker {
             configured_interfaces: BTreeSet::new(),
             sim_carrier: BTreeMap::new(),
             backoff: Backoff::default(),
+            coalesce: None,
         };
         let inputs = Inputs {
             commits,
@@ -205,6 +209,9 @@ struct Inputs {
     shutdown: oneshot::Receiver<()>,
 }
 
+/// At most this many queued dataplane events are folded into one state batch.
+const MAX_COALESCED: usize = 8192;
+
 // ===== the loop =====
 
 impl Worker {
@@ -235,7 +242,20 @@ impl Worker {
                     Err(broadcast::error::RecvError::Closed) => commits_open = false,
                 },
                 event = inputs.events.recv(), if events_open => match event {
-                    Ok(event) => self.event(event),
+                    Ok(event) => {
+                        // A burst (1,000 downstreams disabled at once) becomes one state
+                        // batch, so subscribers get one notification, not 1,000.
+                        self.coalesce = Some(StateBatch::default());
+                        self.event(event);
+                        for _ in 0..MAX_COALESCED {
+                            match try_recv(&mut inputs.events) {
+                                Some(Some(e)) => self.event(e),
+                                Some(None) => self.resync_interfaces(),
+                                None => break,
+                            }
+                        }
+                        self.flush_coalesced();
+                    }
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         warn!(missed = n, "worker lagged behind dataplane events; resynchronising");
                         self.resync_interfaces();
@@ -364,9 +384,49 @@ impl Worker {
             tether_telemetry::otel::set_parent(&span, tp);
         }
         let _guard = span.enter();
+        if let Some(record) = record
+            && self.carrier_only(record)
+        {
+            return;
+        }
         if let Some(typed) = self.typed_config() {
             self.apply_config(&typed);
         }
+    }
+
+    /// A commit that only moves simulated carriers of existing interfaces (a lab cutting a
+    /// link) is applied directly: re-reading the whole typed configuration for it would cost
+    /// time proportional to everything configured. Returns false when the commit is anything
+    /// else, and the caller reconciles the whole configuration.
+    fn carrier_only(&mut self, record: &CommitRecord) -> bool {
+        let Some(sim) = self.sim.clone() else {
+            return false;
+        };
+        let mut carriers = Vec::with_capacity(record.changes.len());
+        for c in &record.changes {
+            let Some(name) = sim_carrier_leaf(&c.path) else {
+                return false;
+            };
+            if !self.sim_carrier.contains_key(&name) {
+                return false;
+            }
+            // A removed leaf means the default: carrier up.
+            let up = c.new.as_deref().is_none_or(|v| v == "true");
+            carriers.push((name, up));
+        }
+        let span = info_span!(
+            "dataplane.apply",
+            op = "sim-carrier",
+            interfaces = carriers.len()
+        );
+        let _guard = span.enter();
+        for (name, up) in carriers {
+            if let Err(e) = sim.set_carrier(&name, up) {
+                warn!(interface = name, error = %e, "cannot set the simulated carrier");
+            }
+            self.sim_carrier.insert(name, up);
+        }
+        true
     }
 
     fn apply_config(&mut self, typed: &Datastore) {
@@ -508,12 +568,52 @@ impl Worker {
                 self.set_disabled(interface, disable);
             }
         }
-        self.persist_disabled_after();
-        lst_state::changes(&outcome.changes, &self.mirror, &mut batch);
-        if !batch.updates.is_empty() || !batch.deletes.is_empty() {
-            batch.timestamp_ns = now;
-            self.state.apply(batch);
+        // The disabled set changes with actions, or silently when the engine forgets an
+        // interface that vanished or that an operator shut (its size then differs from the
+        // persisted records): only then is the persisted set compared, not on every event.
+        if !outcome.actions.is_empty() || self.engine.disabled_len() != self.persisted.len() {
+            self.persist_disabled_after();
         }
+        lst_state::changes(&outcome.changes, &self.mirror, &mut batch);
+        let _ = now;
+        self.publish(batch);
+    }
+
+    /// Publishes an ON_CHANGE batch, or adds it to the burst being coalesced.
+    fn publish(&mut self, mut batch: StateBatch) {
+        if batch.updates.is_empty() && batch.deletes.is_empty() {
+            return;
+        }
+        if let Some(pending) = &mut self.coalesce {
+            // The state tree applies a batch's deletes before its updates: a delete must not
+            // overtake an earlier update of the same burst, so it starts a new batch.
+            if !batch.deletes.is_empty() && !pending.updates.is_empty() {
+                let earlier = std::mem::take(pending);
+                self.send(earlier);
+                if let Some(p) = &mut self.coalesce {
+                    *p = batch;
+                }
+                return;
+            }
+            pending.updates.append(&mut batch.updates);
+            pending.deletes.append(&mut batch.deletes);
+            return;
+        }
+        self.send(batch);
+    }
+
+    fn flush_coalesced(&mut self) {
+        if let Some(batch) = self.coalesce.take() {
+            self.send(batch);
+        }
+    }
+
+    fn send(&self, mut batch: StateBatch) {
+        if batch.updates.is_empty() && batch.deletes.is_empty() {
+            return;
+        }
+        batch.timestamp_ns = crate::time::wall_clock_ns();
+        self.state.apply(batch);
     }
 
     fn set_disabled(&mut self, interface: &str, disable: bool) {
@@ -532,46 +632,47 @@ impl Worker {
         }
     }
 
-    /// Writes the records of interfaces the engine now holds disabled.
+    /// Writes the records of interfaces the engine now holds disabled (one durable batch).
     fn persist_disabled_before(&mut self) {
         let wanted: Vec<(String, GroupId)> = (self.engine.disabled())
             .filter(|(name, group)| self.persisted.get(*name) != Some(group))
             .map(|(name, group)| (name.to_string(), group))
             .collect();
-        for (name, group) in wanted {
-            let key = format!("{DISABLED_PREFIX}{name}");
-            match self
-                .store
-                .runtime_put(&key, Some(group.to_string().as_bytes()))
-            {
-                Ok(()) => {
-                    self.persisted.insert(name, group);
-                }
-                // Act anyway: the outage matters more than a later restart; retried at reconcile.
-                Err(e) => {
-                    error!(interface = name, error = %e, "cannot persist a disabled-by-Tether record")
-                }
+        let records: Vec<(String, Option<Vec<u8>>)> = wanted
+            .iter()
+            .map(|(name, group)| {
+                (
+                    format!("{DISABLED_PREFIX}{name}"),
+                    Some(group.to_string().into_bytes()),
+                )
+            })
+            .collect();
+        match self.store.runtime_batch(&records) {
+            Ok(()) => self.persisted.extend(wanted),
+            // Act anyway: the outage matters more than a later restart; retried at reconcile.
+            Err(e) => {
+                error!(records = records.len(), error = %e, "cannot persist disabled-by-Tether records")
             }
         }
     }
 
-    /// Removes the records of interfaces the engine no longer holds disabled.
+    /// Removes the records of interfaces the engine no longer holds disabled (one durable
+    /// batch).
     fn persist_disabled_after(&mut self) {
         let stale: Vec<String> = (self.persisted.keys())
             .filter(|name| self.engine.disabled_by(name).is_none())
             .cloned()
             .collect();
-        for name in stale {
-            match self
-                .store
-                .runtime_put(&format!("{DISABLED_PREFIX}{name}"), None)
-            {
-                Ok(()) => {
-                    self.persisted.remove(&name);
-                }
-                Err(e) => {
-                    error!(interface = name, error = %e, "cannot remove a disabled-by-Tether record")
-                }
+        let records: Vec<(String, Option<Vec<u8>>)> = stale
+            .iter()
+            .map(|name| (format!("{DISABLED_PREFIX}{name}"), None))
+            .collect();
+        match self.store.runtime_batch(&records) {
+            Ok(()) => stale.iter().for_each(|n| {
+                self.persisted.remove(n);
+            }),
+            Err(e) => {
+                error!(records = records.len(), error = %e, "cannot remove disabled-by-Tether records")
             }
         }
     }
@@ -601,7 +702,7 @@ impl Worker {
 
     fn publish_applied(&mut self) {
         let mut batch = StateBatch {
-            timestamp_ns: self.dataplane.now_ns(),
+            timestamp_ns: crate::time::wall_clock_ns(),
             ..Default::default()
         };
         let program = if self.program_error.is_some()
@@ -624,7 +725,7 @@ impl Worker {
 
     fn publish_counters(&mut self) {
         let mut batch = StateBatch {
-            timestamp_ns: self.dataplane.now_ns(),
+            timestamp_ns: crate::time::wall_clock_ns(),
             counters: true,
             ..Default::default()
         };
@@ -737,6 +838,16 @@ impl Worker {
     }
 }
 
+/// The interface name when `path` is `/tether-interfaces:interfaces/interface[name='X']/simulation/config/carrier`.
+fn sim_carrier_leaf(path: &str) -> Option<String> {
+    let rest = path.strip_prefix("/tether-interfaces:interfaces/interface[name=")?;
+    let quote = rest.chars().next()?;
+    let rest = &rest[1..];
+    let end = rest.find(quote)?;
+    let (name, tail) = rest.split_at(end);
+    (tail == format!("{quote}]/simulation/config/carrier")).then(|| name.to_string())
+}
+
 fn sim_carriers(typed: &Datastore) -> BTreeMap<String, bool> {
     let Some(interfaces) = &typed.tether_interfaces.interfaces else {
         return BTreeMap::new();
@@ -773,5 +884,38 @@ fn observation(s: &InterfaceStatus) -> InterfaceObservation {
         admin_up: s.admin_up,
         carrier: s.carrier,
         disabled_by_tether: s.disabled_by_tether,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sim_carrier_leaf;
+
+    #[test]
+    fn carrier_leaf_paths() {
+        for (path, want) in [
+            (
+                "/tether-interfaces:interfaces/interface[name='Po11']/simulation/config/carrier",
+                Some("Po11"),
+            ),
+            (
+                "/tether-interfaces:interfaces/interface[name=\"Gi1/1\"]/simulation/config/carrier",
+                Some("Gi1/1"),
+            ),
+            (
+                "/tether-interfaces:interfaces/interface[name='Po11']/config/description",
+                None,
+            ),
+            (
+                "/tether-interfaces:interfaces/interface[name='Po11']/simulation/config/carrierX",
+                None,
+            ),
+            (
+                "/tether-link-state:link-state/groups/group[id='1']/config/id",
+                None,
+            ),
+        ] {
+            assert_eq!(sim_carrier_leaf(path).as_deref(), want, "{path}");
+        }
     }
 }

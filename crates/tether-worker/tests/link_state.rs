@@ -83,7 +83,8 @@ async fn cutting_po11_disables_all_40_and_restoring_it_enables_them() {
     let po11 = format!("{}/state/oper-status", paths::interface("Po11"));
     assert_eq!(rig.leaf(&po11).as_deref(), Some("lower-layer-down"));
 
-    // The group and its 40 members arrive in one ON_CHANGE batch, stamped with the event time.
+    // The group and its 40 members arrive in one ON_CHANGE batch, stamped with the wall-clock
+    // time the worker saw the event (the sim clock stamps the last-change leaves instead).
     let mut together = false;
     while let Ok(batch) = bus.try_recv() {
         let status = batch
@@ -99,7 +100,8 @@ async fn cutting_po11_disables_all_40_and_restoring_it_enables_them() {
             .count();
         if status && members == 40 {
             assert!(!batch.counters);
-            assert_eq!(batch.timestamp_ns, T0);
+            let now = tether_worker::wall_clock_ns();
+            assert!(batch.timestamp_ns <= now && now - batch.timestamp_ns < 60_000_000_000);
             together = true;
         }
     }
