@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib.sh
 need_build_deps
-need_pkgs nftables conntrack iproute2 python3-venv python3-pip
+need_pkgs nftables conntrack iproute2 python3-venv python3-pip systemd openssl
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
@@ -15,14 +15,21 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"
 cargo test --workspace --no-fail-fast
+echo "== deploy files (systemd unit, example config, collector configs)"
+bash tests/deploy_files.sh
 
-if [ -d tests/interop ] && ls tests/interop/test_*.py >/dev/null 2>&1; then
-    echo "== interop (pygnmi, grpcio)"
-    if [ ! -x .venv/bin/pytest ]; then
-        python3 -m venv .venv
-        .venv/bin/pip install -q -r tests/interop/requirements.txt
-    fi
-    cargo build -p tetherd
-    TETHERD="$PWD/target/debug/tetherd" .venv/bin/pytest -q tests/interop
+echo "== Python venv for the interop tests and YANG lint (.venv)"
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/pip install -q --disable-pip-version-check -r tests/interop/requirements.txt
+
+echo "== YANG lint (pyang --lint must print nothing)"
+lint=$(.venv/bin/pyang --lint --path yang yang/*.yang 2>&1 || true)
+if [ -n "$lint" ]; then
+    echo "$lint"
+    exit 1
 fi
+
+echo "== interop: pygnmi, grpcio, oc-config-validate against a real tetherd"
+cargo build -p tetherd
+TETHERD="$PWD/target/debug/tetherd" .venv/bin/pytest -q tests/interop
 echo "== all tests passed"

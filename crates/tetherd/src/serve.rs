@@ -80,6 +80,11 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .register_encoded_file_descriptor_set(tether_proto::FILE_DESCRIPTOR_SET)
         .build_v1()
         .context("building the reflection service")?;
+    // v1alpha too: Python's grpcio-reflection client and older grpcurl ask for it.
+    let reflection_alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(tether_proto::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .context("building the reflection service (v1alpha)")?;
 
     let mut builder = Server::builder();
     let scheme = match &settings.transport {
@@ -120,11 +125,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .add_service(tether_admin::service(store.clone() as Arc<dyn Store>))
         .add_service(simulator)
         .add_service(reflection)
+        .add_service(reflection_alpha)
         .serve_with_incoming_shutdown(incoming, async {
             let _ = stop_rx.await;
         });
     let mut server = tokio::spawn(server);
     info!(address = %local, transport = scheme, "listening on {local}");
+    sd_notify(&format!("READY=1\nSTATUS=listening on {local}\n"));
 
     tokio::select! {
         r = &mut server => {
@@ -135,7 +142,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
                 Err(e) => Err(anyhow::anyhow!("gNMI server task failed: {e}")),
             };
         }
-        signal = shutdown_signal() => info!("{signal}: draining"),
+        signal = shutdown_signal() => {
+            info!("{signal}: draining");
+            sd_notify("STOPPING=1\n");
+        }
     }
     // Stop accepting, end Subscribe streams, give unary RPCs time to finish.
     let _ = stop_tx.send(());
@@ -162,5 +172,25 @@ async fn shutdown_signal() -> &'static str {
     tokio::select! {
         _ = term.recv() => "SIGTERM",
         _ = tokio::signal::ctrl_c() => "SIGINT",
+    }
+}
+
+/// Tells systemd (`Type=notify`) that the daemon is ready or stopping: a datagram to
+/// `$NOTIFY_SOCKET` (a path, or an abstract name written `@name`). Nothing without systemd.
+fn sd_notify(state: &str) {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let sent = std::os::unix::net::UnixDatagram::unbound().and_then(|s| {
+        if let Some(name) = path.as_encoded_bytes().strip_prefix(b"@") {
+            use std::os::linux::net::SocketAddrExt;
+            let addr = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
+            s.send_to_addr(state.as_bytes(), &addr)
+        } else {
+            s.send_to(state.as_bytes(), &path)
+        }
+    });
+    if let Err(e) = sent {
+        warn!("cannot notify systemd: {e}");
     }
 }
