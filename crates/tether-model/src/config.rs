@@ -412,7 +412,11 @@ impl ConfigTree {
         // Validate the value before touching the tree.
         let fragment = match (edit.op, &edit.value) {
             (EditOp::Delete, _) => None,
-            (_, Some(v)) => Some(self.fragment(&target, snode.as_ref(), v)?),
+            (_, Some(v)) => {
+                let mut f = self.fragment(&target, snode.as_ref(), v)?;
+                self.fill_config_keys(&target, &mut f);
+                Some(f)
+            }
             (_, None) => {
                 return Err(ModelError::Value {
                     path: target,
@@ -485,6 +489,37 @@ impl ConfigTree {
             Err(e) => {
                 self.undo_all(vec![undo]);
                 Err(e)
+            }
+        }
+    }
+
+    /// OpenConfig lists key on a leafref to `config/<key>`: a client that creates a list
+    /// entry through a deeper path (`group[id=7]/config/description`) would otherwise have to
+    /// repeat the key inside `config`. For every entry on the path that does not exist yet,
+    /// the fragment gets `config/<key>` from the path's predicate when it lacks it (a value
+    /// that disagrees with the predicate is left for the leafref check to refuse).
+    fn fill_config_keys(&self, target: &str, frag: &mut DataTree<'static>) {
+        for prefix in path::prefixes(target) {
+            let keys = path::last_keys(&prefix);
+            if keys.is_empty() || self.exists(&prefix) {
+                continue;
+            }
+            let schema_config = format!("{}/config", path::schema_path(&prefix));
+            let ctx = self.schema.context();
+            for (key, value) in keys {
+                let leaf = format!("{schema_config}/{key}");
+                let has_leaf = ctx.find_path(&leaf).is_ok();
+                self.schema.clear_errors();
+                if !has_leaf {
+                    continue;
+                }
+                let data = format!("{prefix}/config/{key}");
+                let present = frag.find_path(&data).is_ok();
+                self.schema.clear_errors();
+                if !present {
+                    let _ = frag.new_path(&data, Some(&value), false);
+                    self.schema.clear_errors();
+                }
             }
         }
     }

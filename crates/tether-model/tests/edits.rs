@@ -431,3 +431,41 @@ fn a_bad_entry_among_many_is_still_caught_and_untouched_entries_survive() {
         "{err}"
     );
 }
+
+#[test]
+fn a_new_entry_created_through_a_deep_path_gets_its_config_key() {
+    let mut t = reference();
+    t.apply(&[Edit::update(
+        format!("{LST}/groups/group[id='7']/config/description"),
+        json!("spare"),
+    )])
+    .unwrap();
+    let l = t.leaves();
+    assert_eq!(
+        l.get(&format!("{LST}/groups/group[id='7']/config/id"))
+            .map(String::as_str),
+        Some("7")
+    );
+    // Nested entries too: a downstream member of a new group.
+    t.apply(&[Edit::update(
+        format!(
+            "{LST}/groups/group[id='8']/downstream/interfaces/interface[name='Gi2/1']/config/name"
+        ),
+        json!("Gi2/1"),
+    )])
+    .unwrap();
+    assert_eq!(
+        t.leaves()
+            .get(&format!("{LST}/groups/group[id='8']/config/id"))
+            .map(String::as_str),
+        Some("8")
+    );
+    // A body that contradicts the path is still refused.
+    let err = t
+        .apply(&[Edit::update(
+            format!("{LST}/groups/group[id='9']/config"),
+            json!({"id": 10}),
+        )])
+        .unwrap_err();
+    assert!(err.to_string().contains("group"), "{err}");
+}
