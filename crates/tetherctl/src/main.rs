@@ -29,6 +29,33 @@ use tonic::Code;
 use cli::{Cli, Command, DataType, LinkStateShow, Show, StreamMode, SubscribeMode};
 use client::Clients;
 
+/// `println!` that ends the program quietly when stdout is closed (`tetherctl ... | head`)
+/// instead of panicking.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($t)*) {
+            closed_stdout(e)
+        }
+    }};
+}
+
+/// `print!` with the same behaviour.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        if let Err(e) = write!(std::io::stdout().lock(), $($t)*) {
+            closed_stdout(e)
+        }
+    }};
+}
+
+fn closed_stdout(e: std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("% cannot write the output: {e}");
+    std::process::exit(1);
+}
+
 /// Partly done (see the crate doc).
 const PARTIAL: u8 = 3;
 
@@ -193,7 +220,7 @@ async fn get(cx: &Ctx, paths: &[String], data_type: DataType) -> Result<u8> {
         .await
         .map_err(|s| refused("Get", s))?;
     let doc: Map<String, Value> = values.into_iter().collect();
-    println!("{}", serde_json::to_string_pretty(&Value::Object(doc))?);
+    outln!("{}", serde_json::to_string_pretty(&Value::Object(doc))?);
     Ok(0)
 }
 
@@ -243,9 +270,9 @@ async fn send_set(cx: &Ctx, request: SetRequest) -> Result<()> {
             .map(|o| o.as_str_name().to_ascii_lowercase())
             .unwrap_or_else(|_| r.op.to_string());
         let p = path::join(response.prefix.as_ref(), r.path.as_ref());
-        println!("{op:<8} {}", path::format(&p));
+        outln!("{op:<8} {}", path::format(&p));
     }
-    println!(
+    outln!(
         "Committed at {}",
         timefmt::rfc3339_signed(response.timestamp)
     );
@@ -386,7 +413,7 @@ async fn show_link_state(cx: &Ctx, group: Option<u16>, detail: bool) -> Result<u
             bail!("link state group {id} is not configured");
         }
     }
-    print!(
+    out!(
         "{}",
         if detail {
             link_state::render_detail(&groups)
@@ -405,13 +432,13 @@ async fn bypass_view(cx: &Ctx) -> Result<bypass::BypassView> {
 }
 
 async fn show_bypass(cx: &Ctx) -> Result<u8> {
-    print!("{}", bypass::render(&bypass_view(cx).await?));
+    out!("{}", bypass::render(&bypass_view(cx).await?));
     Ok(0)
 }
 
 async fn show_conn_bypass(cx: &Ctx) -> Result<u8> {
     let view = bypass_view(cx).await?;
-    print!("{}", conn::render_counters(&view));
+    out!("{}", conn::render_counters(&view));
     let listed = cx
         .clients
         .simulator()
@@ -425,7 +452,7 @@ async fn show_conn_bypass(cx: &Ctx) -> Result<u8> {
                 .into_iter()
                 .filter(|c| c.bypass)
                 .collect();
-            print!("{}", conn::render_connections(&connections));
+            out!("{}", conn::render_connections(&connections));
             Ok(0)
         }
         Err(s) if matches!(s.code(), Code::Unimplemented | Code::NotFound) => {
@@ -462,7 +489,7 @@ async fn commit_list(cx: &Ctx, limit: u32, changes: bool) -> Result<u8> {
         .map_err(|s| admin_refused("ListCommits", s))?
         .into_inner()
         .commits;
-    print!("{}", commits::render(&list, changes));
+    out!("{}", commits::render(&list, changes));
     Ok(0)
 }
 
@@ -478,9 +505,9 @@ async fn rollback(cx: &Ctx, id: u64, comment: Option<String>) -> Result<u8> {
         .map_err(|s| admin_refused(&format!("Rollback to {id}"), s))?
         .into_inner();
     if r.changed_leaves == 0 {
-        println!("The configuration is already as it was after commit {id}; nothing changed.");
+        outln!("The configuration is already as it was after commit {id}; nothing changed.");
     } else {
-        println!(
+        outln!(
             "Rolled back to commit {id}: commit {} changed {} {}.",
             r.commit_id,
             r.changed_leaves,
@@ -540,17 +567,17 @@ fn import_dry_run(file: &std::path::Path, replace: bool) -> Result<u8> {
     let t = import::translate(&read_config(file)?);
     report_problems(&t);
     let updates = t.updates();
-    println!(
+    outln!(
         "! Dry run: one gNMI Set with {} {}; nothing is sent.",
         updates.len(),
         if replace { "replaces" } else { "updates" }
     );
     for line in t.summary() {
-        println!("!   {line}");
+        outln!("!   {line}");
     }
     for (p, v) in &updates {
-        println!("{} {p}", if replace { "replace" } else { "update" });
-        println!("{}", serde_json::to_string_pretty(v)?);
+        outln!("{} {p}", if replace { "replace" } else { "update" });
+        outln!("{}", serde_json::to_string_pretty(v)?);
     }
     if !t.problems.is_empty() {
         eprintln!(
@@ -577,7 +604,7 @@ async fn import_apply(cx: &Ctx, file: &std::path::Path, force: bool, replace: bo
         bail!("{}: nothing to import", file.display());
     }
     for line in t.summary() {
-        println!("! {line}");
+        outln!("! {line}");
     }
     send_set(cx, set_request(&t, cx.encoding, replace)).await?;
     Ok(if t.problems.is_empty() { 0 } else { PARTIAL })
