@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 . tests/lib.sh
 need_build_deps
 cargo build --release -p tetherd -p tetherctl >&2
-exec ./target/release/tetherd "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/tetherd" "$@"

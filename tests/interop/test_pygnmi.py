@@ -357,10 +357,6 @@ def test_subscribe_stream_sample(tetherd, reference):
             sub.close()
 
 
-@pytest.mark.xfail(strict=True, reason="tetherd bug: Subscribe reports leaves that only hold their "
-                   "YANG default (enabled, min-upstream-up, up-delay, down-delay) with json_ietf_val "
-                   "'{}', which is not a value of their type (view.rs node_value: libyang prints '{}' "
-                   "for a default leaf under WD_EXPLICIT|SHRINK)")
 @pytest.mark.parametrize("mode", ["once", "poll", "stream"])
 def test_subscribe_leaf_values_are_typed(tetherd, reference, mode):
     """Every update of a subscription to a config container carries a value of the leaf's type

@@ -56,6 +56,19 @@ pub trait Dataplane: Send + Sync + 'static {
     /// The dataplane's clock in ns since the Unix epoch: the wall clock on Linux, the simulated
     /// clock in the simulator. Timestamps in events and state use it.
     fn now_ns(&self) -> u64;
+
+    /// Checks that what the dataplane holds is what Tether last installed, restoring it when
+    /// something else changed or removed it (an operator's `nft flush ruleset`). `Ok(true)`
+    /// when it repaired something. Dataplanes nothing else can touch keep the default.
+    fn repair_drift(&self) -> Result<bool, DataplaneError> {
+        Ok(false)
+    }
+
+    /// Conditions of the host that defeat what Tether installs (e.g. strict `rp_filter` on an
+    /// interface that receives asymmetric return traffic), in words for an operator.
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

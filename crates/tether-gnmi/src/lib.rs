@@ -7,6 +7,9 @@
 //!   resolved against the schema into libyang data paths and XPath;
 //! - `encoding`: JSON / JSON_IETF values in and out, pygnmi's unquoted strings;
 //! - `view`: the data Get and Subscribe read — configuration, state, or both merged;
+//! - `fanout` and `values`: commit and state events rendered once (typed RFC 7951 values
+//!   straight from the schema type) and fanned out to the STREAM subscriptions an index of
+//!   their paths selects;
 //! - `auth` and `tls`: users file with argon2 hashes and roles, TLS and mutual TLS.
 //!
 //! What it is not for: storing or validating configuration (`tether-store`,
@@ -17,12 +20,14 @@ pub mod auth;
 mod capabilities;
 pub mod encoding;
 mod error;
+mod fanout;
 mod get;
 pub mod path;
 mod service;
 mod set;
 mod subscribe;
 pub mod tls;
+mod values;
 mod view;
 
 pub use auth::{Identity, Role, Users, UsersError};

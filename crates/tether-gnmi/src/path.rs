@@ -217,33 +217,82 @@ fn quote(v: &str) -> String {
     }
 }
 
-/// One segment of a libyang data path: (module if qualified, name, keys).
+/// One segment of a libyang data path: (module if qualified, name, keys), borrowed from
+/// the path text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Segment {
-    pub module: Option<String>,
-    pub name: String,
-    pub keys: Vec<(String, String)>,
+pub(crate) struct Segment<'a> {
+    pub module: Option<&'a str>,
+    pub name: &'a str,
+    pub keys: Vec<(&'a str, &'a str)>,
 }
 
-pub(crate) fn parse_data_path(p: &str) -> Vec<Segment> {
+impl Segment<'_> {
+    /// The key predicates as one lookup key (`k\0v\0...`), in path order; empty without
+    /// keys.
+    pub fn key_text(&self) -> String {
+        key_text(self.keys.iter().map(|(k, v)| (*k, *v)))
+    }
+}
+
+/// Keys as one lookup key, the same for a data path segment and a resolved step.
+pub(crate) fn key_text<'k>(keys: impl Iterator<Item = (&'k str, &'k str)>) -> String {
+    let mut out = String::new();
+    for (k, v) in keys {
+        out.push_str(k);
+        out.push('\0');
+        out.push_str(v);
+        out.push('\0');
+    }
+    out
+}
+
+/// Splits a libyang data path into segments without copying it.
+pub(crate) fn parse_data_path(p: &str) -> Vec<Segment<'_>> {
     tether_model::path::segments(p)
         .into_iter()
         .map(|seg| {
-            let full = tether_model::path::segment_name(seg);
+            let (full, preds) = match seg.find('[') {
+                Some(i) => (&seg[..i], &seg[i..]),
+                None => (seg, ""),
+            };
             let (module, name) = match full.split_once(':') {
-                Some((m, n)) => (Some(m.to_string()), n.to_string()),
-                None => (None, full.to_string()),
+                Some((m, n)) => (Some(m), n),
+                None => (None, full),
             };
             Segment {
                 module,
                 name,
-                keys: tether_model::path::last_keys(seg),
+                keys: predicates(preds),
             }
         })
         .collect()
 }
 
-fn covers(steps: &[Step], segs: &[Segment], ancestors_too: bool) -> bool {
+/// `[k='v'][k2="v2"]` as (name, value) pairs (libyang quotes with `'`, or `"` when the value
+/// holds a `'`).
+fn predicates(mut rest: &str) -> Vec<(&str, &str)> {
+    let mut out = Vec::new();
+    while let Some(r) = rest.strip_prefix('[') {
+        let Some(eq) = r.find('=') else { break };
+        let name = r[..eq].trim();
+        let after = r[eq + 1..].trim_start();
+        let Some(q) = after.chars().next() else { break };
+        if q != '\'' && q != '"' {
+            break;
+        }
+        let Some(end) = after[1..].find(q) else { break };
+        out.push((name, &after[1..1 + end]));
+        rest = after[1 + end + 1..]
+            .trim_start()
+            .strip_prefix(']')
+            .unwrap_or("");
+    }
+    out
+}
+
+/// Whether `steps` name the node at `segs` or one of its ancestors (or, with
+/// `ancestors_too`, one of its descendants).
+pub(crate) fn covers(steps: &[Step], segs: &[Segment<'_>], ancestors_too: bool) -> bool {
     let Some((step, rest)) = steps.split_first() else {
         return true;
     };
@@ -253,12 +302,18 @@ fn covers(steps: &[Step], segs: &[Segment], ancestors_too: bool) -> bool {
     match step {
         Step::Node { module, name, keys } => {
             let seg = &segs[0];
-            let module_ok = seg.module.as_deref().is_none_or(|m| m == module);
+            let module_ok = seg.module.is_none_or(|m| m == module.as_str());
             let keys_ok = keys.iter().all(|(k, v)| match v {
                 None => true,
-                Some(v) => seg.keys.iter().any(|(sk, sv)| sk == k && sv == v),
+                Some(v) => seg
+                    .keys
+                    .iter()
+                    .any(|(sk, sv)| *sk == k.as_str() && *sv == v.as_str()),
             });
-            module_ok && seg.name == *name && keys_ok && covers(rest, &segs[1..], ancestors_too)
+            module_ok
+                && seg.name == name.as_str()
+                && keys_ok
+                && covers(rest, &segs[1..], ancestors_too)
         }
         Step::AnyChild => covers(rest, &segs[1..], ancestors_too),
         Step::AnyDescendants => (0..=segs.len()).any(|i| covers(rest, &segs[i..], ancestors_too)),
@@ -273,9 +328,13 @@ pub fn to_gnmi(data_path: &str) -> Path {
         .map(|s| PathElem {
             name: match s.module {
                 Some(m) => format!("{m}:{}", s.name),
-                None => s.name,
+                None => s.name.to_string(),
             },
-            key: s.keys.into_iter().collect(),
+            key: s
+                .keys
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         })
         .collect();
     Path {
@@ -455,13 +514,13 @@ fn resolve_elems(
                             )));
                         }
                     }
+                    // Every key of the list, in schema order; one not given is a wildcard,
+                    // like `*`, so a step with keys always carries all of them.
                     schema_keys
                         .into_iter()
-                        .filter_map(|k| {
-                            e.key.get(&k).map(|v| {
-                                let v = if v == "*" { None } else { Some(v.clone()) };
-                                (k, v)
-                            })
+                        .map(|k| {
+                            let v = e.key.get(&k).filter(|v| *v != "*").cloned();
+                            (k, v)
                         })
                         .collect()
                 };

@@ -17,6 +17,7 @@ use tracing::{Instrument, Span, field};
 
 use crate::auth::{self, Identity, Users};
 use crate::error::GnmiError;
+use crate::fanout::Hub;
 use crate::subscribe::SubscribeStream;
 
 /// Subscriber queue length when none is configured.
@@ -48,6 +49,8 @@ pub(crate) struct Shared {
     pub state: Arc<StateTree>,
     pub options: GnmiOptions,
     pub shutdown: watch::Receiver<bool>,
+    /// Fans commit and state events out to STREAM subscriptions.
+    pub hub: Arc<Hub>,
 }
 
 /// The gNMI service. Cheap to clone; all clones share one state.
@@ -72,6 +75,7 @@ impl GnmiService {
                 state,
                 options,
                 shutdown: rx,
+                hub: Arc::new(Hub::new(schema)),
             }),
             shutdown: Arc::new(tx),
         }

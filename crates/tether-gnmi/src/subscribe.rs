@@ -1,10 +1,12 @@
 //! Subscribe (gNMI specification §3.5): ONCE, POLL and STREAM (ON_CHANGE, SAMPLE,
 //! TARGET_DEFINED).
 //!
-//! Each Subscribe RPC is one task that listens to the store's commit bus and the state
-//! tree's change bus and pushes notifications into a bounded queue with `try_send`: a
-//! subscriber that does not drain its queue is ended with RESOURCE_EXHAUSTED, and nothing
-//! else ever waits for it.
+//! Each Subscribe RPC is one task. A STREAM subscription's ON_CHANGE and TARGET_DEFINED paths
+//! are registered with the service's fan-out hub (`fanout.rs`), which renders each commit and
+//! state batch once and queues every matching subscription its share; the task turns that
+//! into a notification and pushes it into a bounded queue with `try_send`: a subscriber that
+//! does not drain its queue is ended with RESOURCE_EXHAUSTED, and nothing else ever waits for
+//! it.
 
 use std::collections::{HashMap, HashSet};
 use std::pin::Pin;
@@ -16,21 +18,21 @@ use futures::Stream;
 use serde_json::Value;
 use tether_proto::gnmi::{
     Notification, SubscribeRequest, SubscribeResponse, SubscriptionList, SubscriptionMode, Update,
-    subscribe_request, subscribe_response, subscription_list,
+    subscribe_request, subscribe_response, subscription_list, typed_value,
 };
-use tether_store::CommitRecord;
-use tether_telemetry::StateBatch;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tonic::{Status, Streaming};
 use tracing::{Instrument, Span};
 
 use crate::encoding::WireEncoding;
 use crate::error::GnmiError;
+use crate::fanout::{Delivery, Filter, Registration, Rendered};
 use crate::get::{models, now_ns, paths_field, target_prefix};
 use crate::path::{self, PathError, ResolvedPath};
 use crate::service::{Caller, Shared};
 use crate::view::{self, DataKind, Shape};
+use std::sync::atomic::Ordering;
 
 /// The shortest SAMPLE interval (and the one `sample_interval = 0` gets).
 pub const MIN_SAMPLE_INTERVAL: Duration = Duration::from_millis(100);
@@ -374,9 +376,23 @@ impl Subscription {
         shutdown: &mut tokio::sync::watch::Receiver<bool>,
     ) -> Result<(), Ended> {
         // Listen before reading the snapshot, so no change falls between the two.
-        let mut commits = self.shared.store.subscribe();
-        let mut states = self.shared.state.subscribe();
-        let listens = self.subs.iter().any(Sub::on_change);
+        let filters: Vec<Filter> = self
+            .subs
+            .iter()
+            .filter(|s| s.on_change())
+            .map(|s| Filter {
+                path: s.path.clone(),
+                counters: s.trigger == Trigger::TargetDefined,
+            })
+            .collect();
+        let mut events = (!filters.is_empty()).then(|| {
+            self.shared.hub.register(
+                &self.shared,
+                filters,
+                self.models.clone(),
+                self.shared.options.subscriber_queue.max(64),
+            )
+        });
         let now = Instant::now();
         for i in 0..self.subs.len() {
             let sub = &self.subs[i];
@@ -413,29 +429,9 @@ impl Subscription {
                     // Half-close (or a reset the closed queue will show): keep streaming.
                     Ok(None) | Err(_) => inbound_open = false,
                 },
-                r = commits.recv(), if listens => match r {
-                    Ok(record) => {
-                        if let Some(n) = self.on_commit(&record) {
-                            out.push(n)?;
-                        }
-                    }
-                    Err(broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::info!(missed = n, "commit bus lagged; resending current values");
-                        self.resync(out)?;
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return Err(Ended::Failed(Status::unavailable("the datastore closed"))),
-                },
-                r = states.recv(), if listens => match r {
-                    Ok(batch) => {
-                        if let Some(n) = self.on_state(&batch) {
-                            out.push(n)?;
-                        }
-                    }
-                    Err(broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::info!(missed = n, "state bus lagged; resending current values");
-                        self.resync(out)?;
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return Err(Ended::Failed(Status::unavailable("the state tree closed"))),
+                d = next_event(&mut events) => match d {
+                    Some(d) => self.on_event(out, &mut events, d)?,
+                    None => return Err(Ended::Failed(Status::unavailable("the datastore closed"))),
                 },
                 _ = sleep_until(next_tick), if next_tick.is_some() => {
                     let now = Instant::now();
@@ -453,75 +449,73 @@ impl Subscription {
 
     // ===== events =====
 
-    fn wanted(&self, data_path: &str) -> bool {
-        self.models.is_empty()
-            || tether_model::path::top_module(data_path).is_some_and(|m| self.models.contains(m))
+    /// One delivery from the hub.
+    fn on_event(
+        &mut self,
+        out: &mut Outbox,
+        events: &mut Option<Registration>,
+        d: Delivery,
+    ) -> Result<(), Ended> {
+        if let Some(reg) = events.as_mut()
+            && reg.lagged.swap(false, Ordering::AcqRel)
+        {
+            // Events were lost: what is queued is stale too; send current values instead.
+            while reg.rx.try_recv().is_ok() {}
+            tracing::info!("subscription lagged; resending current values");
+            return self.resync(out);
+        }
+        if let Delivery::Event {
+            event,
+            updates,
+            deletes,
+        } = d
+            && let Some(n) = self.event(&event, &updates, &deletes)
+        {
+            out.push(n)?;
+        }
+        Ok(())
     }
 
-    fn on_commit(&self, record: &CommitRecord) -> Option<SubscribeResponse> {
-        let mut set: Vec<(&str, &str)> = Vec::new();
-        let mut deleted = Vec::new();
-        for c in &record.changes {
-            if !self.wanted(&c.path)
-                || !self
-                    .subs
-                    .iter()
-                    .any(|s| s.on_change() && s.path.covers(&c.path))
-            {
-                continue;
-            }
-            match &c.new {
-                Some(v) => set.push((&c.path, v)),
-                None => deleted.push(c.path.clone()),
-            }
-        }
-        let ts = i64::try_from(record.time_ns).unwrap_or(i64::MAX);
-        self.event(ts, &set, deleted)
-    }
-
-    fn on_state(&self, batch: &StateBatch) -> Option<SubscribeResponse> {
-        let mut set: Vec<(&str, &str)> = Vec::new();
-        let mut deleted = Vec::new();
-        for (p, v) in &batch.updates {
-            let hit = |s: &Sub| {
-                (s.trigger == Trigger::TargetDefined
-                    || (s.trigger == Trigger::OnChange && !batch.counters))
-                    && s.path.covers(p)
-            };
-            if self.wanted(p) && self.subs.iter().any(hit) {
-                set.push((p, v));
-            }
-        }
-        for p in &batch.deletes {
-            if self.wanted(p)
-                && self
-                    .subs
-                    .iter()
-                    .any(|s| s.on_change() && s.path.overlaps(p))
-            {
-                deleted.push(p.clone());
-            }
-        }
-        let ts = i64::try_from(batch.timestamp_ns).unwrap_or(i64::MAX);
-        self.event(ts, &set, deleted)
-    }
-
+    /// This subscription's part of a rendered event.
     fn event(
         &self,
-        ts: i64,
-        set: &[(&str, &str)],
-        deleted: Vec<String>,
+        event: &Rendered,
+        updates: &[u32],
+        deletes: &[u32],
     ) -> Option<SubscribeResponse> {
-        if set.is_empty() && deleted.is_empty() {
+        let update: Vec<Update> = updates
+            .iter()
+            .filter_map(|&i| event.updates.get(i as usize)?.as_ref())
+            .map(|u| self.retag(u.clone()))
+            .collect();
+        let delete: Vec<_> = deletes
+            .iter()
+            .filter_map(|&i| event.deletes.get(i as usize)?.clone())
+            .collect();
+        if update.is_empty() && delete.is_empty() {
             return None;
         }
-        let values = view::scalars(self.shared.schema, set);
-        let updates = set
-            .iter()
-            .zip(values)
-            .filter_map(|((p, _), v)| v.map(|v| (p.to_string(), v)))
-            .collect();
-        Some(self.notification(ts, updates, deleted))
+        Some(SubscribeResponse {
+            response: Some(subscribe_response::Response::Update(Notification {
+                timestamp: event.timestamp,
+                prefix: target_prefix(&self.target),
+                update,
+                delete,
+                ..Default::default()
+            })),
+            ..Default::default()
+        })
+    }
+
+    /// Events are rendered as JSON_IETF; a JSON subscriber gets the same text in `json_val`.
+    fn retag(&self, mut u: Update) -> Update {
+        if self.encoding == WireEncoding::Json
+            && let Some(v) = u.val.as_mut()
+            && let Some(typed_value::Value::JsonIetfVal(b)) = v.value.take()
+        {
+            v.value = Some(typed_value::Value::JsonVal(b));
+        }
+        u
     }
 
     /// One SAMPLE or heartbeat of subscription `i`.
@@ -639,6 +633,14 @@ fn sync_response() -> SubscribeResponse {
     SubscribeResponse {
         response: Some(subscribe_response::Response::SyncResponse(true)),
         ..Default::default()
+    }
+}
+
+/// The next delivery from the hub; never, for a subscription with no ON_CHANGE paths.
+async fn next_event(events: &mut Option<Registration>) -> Option<Delivery> {
+    match events {
+        Some(r) => r.rx.recv().await,
+        None => futures::future::pending().await,
     }
 }
 

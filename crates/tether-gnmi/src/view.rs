@@ -171,10 +171,11 @@ fn select(
                     if !is_terminal(&leaf) {
                         continue;
                     }
-                    // Leaves libyang added as defaults print as nothing and are left out.
+                    // A leaf that only holds its default is reported with that default,
+                    // as Get reports it.
                     let p = leaf.path();
                     if !seen.contains(&p)
-                        && let Some(v) = node_value(schema, &leaf, true)?
+                        && let Some(v) = node_value(schema, &leaf, false)?
                     {
                         seen.insert(p.clone());
                         out.push((p, v));
@@ -226,6 +227,10 @@ fn node_value(
         }
         other => other,
     };
+    // A leaf the flags leave out prints as an empty document.
+    if is_terminal(n) && matches!(&value, Value::Object(m) if m.is_empty()) {
+        return Ok(None);
+    }
     let is_instance = matches!(
         n.schema().kind(),
         SchemaNodeKind::List | SchemaNodeKind::LeafList

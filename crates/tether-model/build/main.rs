@@ -19,7 +19,9 @@ fn main() {
     let yang_dir = yang_dir
         .canonicalize()
         .unwrap_or_else(|e| panic!("yang/ directory not found at {}: {e}", yang_dir.display()));
-    println!("cargo:rerun-if-changed={}", yang_dir.display());
+    // Relative to the package: a target directory shared by two checkouts must not watch the
+    // other checkout's files.
+    println!("cargo:rerun-if-changed=../../yang");
     println!("cargo:rerun-if-changed=build");
 
     let mut files: Vec<PathBuf> = std::fs::read_dir(&yang_dir)
@@ -29,7 +31,9 @@ fn main() {
         .collect();
     files.sort();
     for f in &files {
-        println!("cargo:rerun-if-changed={}", f.display());
+        if let Some(name) = f.file_name().and_then(|n| n.to_str()) {
+            println!("cargo:rerun-if-changed=../../yang/{name}");
+        }
     }
 
     let mut ctx = Context::new(ContextFlags::NO_YANGLIBRARY).expect("libyang context");

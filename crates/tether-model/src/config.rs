@@ -990,6 +990,30 @@ impl ConfigTree {
         r
     }
 
+    /// The typed datastore with only the named modules filled in (the others empty): what a
+    /// reader that follows commits needs after a commit that touched those modules, at a cost
+    /// proportional to them rather than to the whole configuration.
+    pub fn typed_modules(&self, modules: &[&str]) -> Result<crate::Datastore, ModelError> {
+        let mut doc = serde_json::Map::new();
+        for n in self.nodes_at("/") {
+            let module = n.schema().module().name().to_string();
+            if !modules.contains(&module.as_str()) {
+                continue;
+            }
+            let text = n
+                .print_string(DataFormat::JSON, DataPrinterFlags::WD_ALL)
+                .map_err(|e| ModelError::Internal(e.to_string()));
+            self.schema.clear_errors();
+            let value: Value = serde_json::from_str(&text?)
+                .map_err(|e| ModelError::Internal(format!("typed datastore: {e}")))?;
+            if let Value::Object(m) = value {
+                doc.extend(m);
+            }
+        }
+        serde_json::from_value(Value::Object(doc))
+            .map_err(|e| ModelError::Internal(format!("typed datastore: {e}")))
+    }
+
     /// The configuration as the generated typed datastore.
     pub fn typed(&self) -> Result<crate::Datastore, ModelError> {
         let json = self.to_json(true)?;

@@ -70,6 +70,17 @@ pub fn global_policy() -> String {
     bypass::global_policy::PATH.to_string()
 }
 
+/// `/tether-conntrack-bypass:bypass/state/program-repairs`
+pub const BYPASS_REPAIRS: &str = bypass::state::State::PROGRAM_REPAIRS;
+/// `/tether-conntrack-bypass:bypass/state/last-program-repair`
+pub const BYPASS_LAST_REPAIR: &str = bypass::state::State::LAST_PROGRAM_REPAIR;
+/// `/tether-conntrack-bypass:bypass/state/warnings` (a leaf-list)
+pub const BYPASS_WARNINGS: &str = bypass::state::State::WARNINGS;
+/// `/tether-link-state:link-state/state/disable-repairs`
+pub const LINK_STATE_REPAIRS: &str = link_state::state::State::DISABLE_REPAIRS;
+/// `/tether-link-state:link-state/state/last-disable-repair`
+pub const LINK_STATE_LAST_REPAIR: &str = link_state::state::State::LAST_DISABLE_REPAIR;
+
 #[cfg(test)]
 mod tests {
     use super::*;

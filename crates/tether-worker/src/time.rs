@@ -32,6 +32,16 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     (year, month, day)
 }
 
+/// Wall-clock time in ns since the Unix epoch: the timestamp of telemetry notifications (gNMI
+/// §2.2.1 wants the time the event was seen). The sim dataplane's clock moves only when a
+/// test advances it, so it stamps the state leaves (`last-change`) but not notifications.
+pub fn wall_clock_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,14 +58,4 @@ mod tests {
             assert_eq!(date_and_time(ns), text, "{ns}");
         }
     }
-}
-
-/// Wall-clock time in ns since the Unix epoch: the timestamp of telemetry notifications (gNMI
-/// §2.2.1 wants the time the event was seen). The sim dataplane's clock moves only when a
-/// test advances it, so it stamps the state leaves (`last-change`) but not notifications.
-pub fn wall_clock_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
 }

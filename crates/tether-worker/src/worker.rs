@@ -23,7 +23,8 @@ use tracing::{Span, debug, error, info, info_span, warn};
 use crate::backoff::{Backoff, RetryKey};
 use crate::bypass_compiler;
 use crate::lst_state::{self, GroupMirror};
-use crate::{WorkerError, bypass_state, interface_state, lst_config};
+use crate::time::date_and_time;
+use crate::{WorkerError, bypass_state, interface_state, lst_config, paths};
 
 /// Runtime-record prefix of the interfaces Tether disabled: `lst/disabled/<interface>` → group
 /// id as decimal text.
@@ -60,6 +61,13 @@ pub struct Worker {
     /// While a burst of dataplane events is handled, the state changes it produces (one
     /// batch instead of one per event).
     coalesce: Option<StateBatch>,
+    /// The typed configuration as of the last commit handled (modules re-read when touched).
+    typed: Datastore,
+    /// Drift repairs so far (state counters).
+    program_repairs: u64,
+    disable_repairs: u64,
+    /// The dataplane's host warnings last published.
+    warnings: Vec<String>,
 }
 
 enum Request {
@@ -172,6 +180,10 @@ impl Worker {
             sim_carrier: BTreeMap::new(),
             backoff: Backoff::default(),
             coalesce: None,
+            typed: Datastore::default(),
+            program_repairs: 0,
+            disable_repairs: 0,
+            warnings: Vec::new(),
         };
         let inputs = Inputs {
             commits,
@@ -360,8 +372,9 @@ impl Worker {
         // Observe everything as it is now; queued events would only repeat it.
         while try_recv(events).is_some() {}
         self.resync_interfaces();
-        if let Some(typed) = &typed {
-            self.apply_config(typed);
+        if let Some(typed) = typed {
+            self.apply_config(&typed, None);
+            self.typed = typed;
         }
         self.reconcile();
     }
@@ -389,8 +402,40 @@ impl Worker {
         {
             return;
         }
-        if let Some(typed) = self.typed_config() {
-            self.apply_config(&typed);
+        let Some(record) = record else {
+            if let Some(typed) = self.typed_config() {
+                self.typed = typed;
+                let typed = std::mem::take(&mut self.typed);
+                self.apply_config(&typed, None);
+                self.typed = typed;
+            }
+            return;
+        };
+        // Re-read only the modules the commit touched: with 10,000 access-list entries a full
+        // re-read costs tens of milliseconds for a one-leaf link-state change.
+        let touched: BTreeSet<String> = record
+            .changes
+            .iter()
+            .filter_map(|c| tether_model::path::top_module(&c.path).map(str::to_string))
+            .collect();
+        let names: Vec<&str> = touched.iter().map(String::as_str).collect();
+        let fresh = self.store.config().typed_modules(&names);
+        match fresh {
+            Ok(fresh) => {
+                if touched.contains(tether_model::tether_interfaces::NAME) {
+                    self.typed.tether_interfaces = fresh.tether_interfaces;
+                }
+                if touched.contains(tether_model::tether_conntrack_bypass::NAME) {
+                    self.typed.tether_conntrack_bypass = fresh.tether_conntrack_bypass;
+                }
+                if touched.contains(tether_model::tether_link_state::NAME) {
+                    self.typed.tether_link_state = fresh.tether_link_state;
+                }
+                let typed = std::mem::take(&mut self.typed);
+                self.apply_config(&typed, Some(&touched));
+                self.typed = typed;
+            }
+            Err(e) => error!(error = %e, "cannot read the typed configuration"),
         }
     }
 
@@ -429,14 +474,26 @@ impl Worker {
         true
     }
 
-    fn apply_config(&mut self, typed: &Datastore) {
-        self.configured_interfaces = configured_interfaces(typed);
-        // Observe interfaces the commit created before the groups that name them are
-        // configured: otherwise a group would first see its upstream missing and flap.
-        if self.sync_sim_interfaces(typed) {
-            self.resync_interfaces();
+    /// Applies the configuration; `touched`: only these modules changed (None: all may have).
+    fn apply_config(&mut self, typed: &Datastore, touched: Option<&BTreeSet<String>>) {
+        let changed = |m: &str| touched.is_none_or(|t| t.contains(m));
+        if changed(tether_model::tether_interfaces::NAME) {
+            self.configured_interfaces = configured_interfaces(typed);
+            // Observe interfaces the commit created before the groups that name them are
+            // configured: otherwise a group would first see its upstream missing and flap.
+            if self.sync_sim_interfaces(typed) {
+                self.resync_interfaces();
+            }
         }
-        // Bypass.
+        if changed(tether_model::tether_conntrack_bypass::NAME) {
+            self.apply_bypass(typed);
+        }
+        if changed(tether_model::tether_link_state::NAME) {
+            self.apply_link_state(typed);
+        }
+    }
+
+    fn apply_bypass(&mut self, typed: &Datastore) {
         match bypass_compiler::compile(typed) {
             Ok(program) => {
                 self.desired_program = program;
@@ -452,7 +509,9 @@ impl Worker {
                 self.publish_applied();
             }
         }
-        // Link state tracking.
+    }
+
+    fn apply_link_state(&mut self, typed: &Datastore) {
         let groups = lst_config::groups(typed);
         self.mirror.config = groups
             .iter()
@@ -600,6 +659,37 @@ impl Worker {
             return;
         }
         self.send(batch);
+    }
+
+    /// Host conditions that defeat bypass, as `bypass/state/warnings` (and a log line when
+    /// they change).
+    fn publish_warnings(&mut self) {
+        let warnings = self.dataplane.warnings();
+        if warnings == self.warnings {
+            return;
+        }
+        for w in &warnings {
+            warn!("{w}");
+        }
+        let mut batch = StateBatch {
+            deletes: vec![paths::BYPASS_WARNINGS.to_string()],
+            ..Default::default()
+        };
+        self.send(std::mem::take(&mut batch));
+        let updates = warnings
+            .iter()
+            .map(|w| {
+                (
+                    format!("{}[.='{}']", paths::BYPASS_WARNINGS, w.replace('\'', "")),
+                    w.replace('\'', ""),
+                )
+            })
+            .collect();
+        self.send(StateBatch {
+            updates,
+            ..Default::default()
+        });
+        self.warnings = warnings;
     }
 
     fn flush_coalesced(&mut self) {
@@ -766,6 +856,20 @@ impl Worker {
                     );
                     let _apply = info_span!(parent: &Span::current(), "dataplane.apply", op = "repair-disable").entered();
                     self.set_disabled(&s.name, want);
+                    self.disable_repairs += 1;
+                    self.publish(StateBatch {
+                        updates: vec![
+                            (
+                                paths::LINK_STATE_REPAIRS.to_string(),
+                                self.disable_repairs.to_string(),
+                            ),
+                            (
+                                paths::LINK_STATE_LAST_REPAIR.to_string(),
+                                date_and_time(crate::time::wall_clock_ns()),
+                            ),
+                        ],
+                        ..Default::default()
+                    });
                 }
             }
         }
@@ -781,6 +885,35 @@ impl Worker {
             warn!("the installed bypass program differs from the configuration; reinstalling");
             self.installed_program = None;
         }
+        // Drift only the dataplane can see (a flushed nft table): it restores what it had.
+        if self.installed_program.is_some() {
+            let _apply = info_span!("dataplane.apply", op = "repair-program").entered();
+            match self.dataplane.repair_drift() {
+                Ok(false) => {}
+                Ok(true) => {
+                    warn!("the dataplane's bypass program had been changed or removed; restored");
+                    self.program_repairs += 1;
+                    self.publish(StateBatch {
+                        updates: vec![
+                            (
+                                paths::BYPASS_REPAIRS.to_string(),
+                                self.program_repairs.to_string(),
+                            ),
+                            (
+                                paths::BYPASS_LAST_REPAIR.to_string(),
+                                date_and_time(crate::time::wall_clock_ns()),
+                            ),
+                        ],
+                        ..Default::default()
+                    });
+                }
+                Err(e) => {
+                    warn!(error = %e, "cannot check the installed bypass program; reinstalling");
+                    self.installed_program = None;
+                }
+            }
+        }
+        self.publish_warnings();
         if self.installed_program.as_ref() != Some(&self.desired_program)
             && self.backoff.due(&RetryKey::Program, now)
         {

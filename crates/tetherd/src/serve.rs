@@ -3,8 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use tether_dataplane::{Dataplane, SimDataplane};
+use tether_dataplane_linux::{LinuxConfig, LinuxDataplane};
 use tether_gnmi::{GnmiOptions, GnmiService, TlsFiles, Users};
 use tether_model::{Schema, SchemaOptions};
 use tether_store::{SledStore, Store, StoreOptions};
@@ -20,9 +21,6 @@ use crate::config::{DataplaneKind, Settings, Transport};
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    if settings.dataplane == DataplaneKind::Linux {
-        bail!("--dataplane linux is not built yet; use --dataplane sim");
-    }
     let schema = Schema::load(SchemaOptions {
         simulation: settings.dataplane == DataplaneKind::Sim,
     })
@@ -37,19 +35,30 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let state = Arc::new(StateTree::new());
 
     // The dataplane and the worker that reconciles the datastore onto it.
-    let sim = Arc::new(SimDataplane::new());
+    let (dataplane, sim): (Arc<dyn Dataplane>, Option<Arc<SimDataplane>>) = match settings.dataplane
+    {
+        DataplaneKind::Sim => {
+            let sim = Arc::new(SimDataplane::new());
+            (sim.clone(), Some(sim))
+        }
+        DataplaneKind::Linux => {
+            let linux = LinuxDataplane::new(LinuxConfig {
+                admin_down_record: Some(settings.data_dir.join("linux-admin-down.json")),
+                ..LinuxConfig::default()
+            })
+            .context("starting the Linux dataplane (needs CAP_NET_ADMIN, nft and conntrack)")?;
+            (Arc::new(linux), None)
+        }
+    };
     let worker = Worker::start(
         store.clone() as Arc<dyn Store>,
-        sim.clone() as Arc<dyn Dataplane>,
+        dataplane,
         state.clone(),
-        Some(sim.clone()),
+        sim.clone(),
     )
     .context("starting the worker")?;
     let worker = Arc::new(worker);
-    info!(
-        dataplane = "sim",
-        "worker started on the in-process dataplane"
-    );
+    info!(dataplane = ?settings.dataplane, "worker started");
 
     let users = match &settings.users {
         Some(p) => {
@@ -72,10 +81,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             subscriber_queue: settings.subscriber_queue,
         },
     );
-    // tether.sim.v1.Simulator: packets and the clock of the in-process dataplane.
-    let clock_worker = Arc::clone(&worker);
-    let simulator =
-        tether_simulator::service(sim.clone(), Arc::new(move || clock_worker.clock_advanced()));
+    // tether.sim.v1.Simulator: packets and the clock of the in-process dataplane (absent with
+    // a real one).
+    let simulator = sim.map(|sim| {
+        let clock_worker = Arc::clone(&worker);
+        tether_simulator::service(sim, Arc::new(move || clock_worker.clock_advanced()))
+    });
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(tether_proto::FILE_DESCRIPTOR_SET)
         .build_v1()
@@ -123,7 +134,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .layer(guard)
         .add_service(gnmi.clone().into_server())
         .add_service(tether_admin::service(store.clone() as Arc<dyn Store>))
-        .add_service(simulator)
+        .add_optional_service(simulator)
         .add_service(reflection)
         .add_service(reflection_alpha)
         .serve_with_incoming_shutdown(incoming, async {
