@@ -32,4 +32,7 @@ fi
 echo "== interop: pygnmi, grpcio, oc-config-validate against a real tetherd"
 cargo build -p tetherd
 TETHERD="$PWD/target/debug/tetherd" .venv/bin/pytest -q tests/interop
+
+echo "== netns: tetherd --dataplane linux in network namespaces (root; skipped otherwise)"
+TETHERD="$PWD/target/debug/tetherd" .venv/bin/pytest -q tests/netns
 echo "== all tests passed"

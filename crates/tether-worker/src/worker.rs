@@ -376,6 +376,14 @@ impl Worker {
             self.apply_config(&typed, None);
             self.typed = typed;
         }
+        // The repair counters read 0 until something needs repairing (not "no data").
+        self.publish(StateBatch {
+            updates: vec![
+                (paths::BYPASS_REPAIRS.to_string(), "0".to_string()),
+                (paths::LINK_STATE_REPAIRS.to_string(), "0".to_string()),
+            ],
+            ..Default::default()
+        });
         self.reconcile();
     }
 
