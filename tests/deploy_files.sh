@@ -52,8 +52,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-TETHERD=${TETHERD:-$ROOT/target/debug/tetherd}
-TETHERCTL=${TETHERCTL:-$ROOT/target/debug/tetherctl}
+TETHERD=${TETHERD:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/tetherd}
+TETHERCTL=${TETHERCTL:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/tetherctl}
 if [ ! -x "$TETHERD" ] || [ ! -x "$TETHERCTL" ]; then
     echo "== building tetherd and tetherctl"
     cargo build -q -p tetherd -p tetherctl || { bad "cargo build"; exit 1; }

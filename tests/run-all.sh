@@ -31,8 +31,8 @@ fi
 
 echo "== interop: pygnmi, grpcio, oc-config-validate against a real tetherd"
 cargo build -p tetherd
-TETHERD="$PWD/target/debug/tetherd" .venv/bin/pytest -q tests/interop
+TETHERD="${CARGO_TARGET_DIR:-$PWD/target}/debug/tetherd" .venv/bin/pytest -q tests/interop
 
 echo "== netns: tetherd --dataplane linux in network namespaces (root; skipped otherwise)"
-TETHERD="$PWD/target/debug/tetherd" .venv/bin/pytest -q tests/netns
+TETHERD="${CARGO_TARGET_DIR:-$PWD/target}/debug/tetherd" .venv/bin/pytest -q tests/netns
 echo "== all tests passed"
