@@ -133,19 +133,28 @@ impl ConfigTree {
         schema: &'static Schema,
         leaves: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, ModelError> {
+        let mut t = Self::unvalidated(schema, leaves)?;
+        t.validate_all()?;
+        Ok(t)
+    }
+
+    /// The tree the leaves describe, neither validated nor completed with defaults.
+    fn unvalidated<'a>(
+        schema: &'static Schema,
+        leaves: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, ModelError> {
         let mut t = ConfigTree {
             schema,
             tree: DataTree::new(schema.context()),
         };
         for (p, v) in leaves {
-            t.tree
-                .new_path(p, Some(v), false)
-                .map_err(|e| ModelError::Value {
-                    path: p.to_string(),
-                    message: e.to_string(),
-                })?;
+            let r = t.tree.new_path(p, Some(v), false);
+            schema.clear_errors();
+            r.map_err(|e| ModelError::Value {
+                path: p.to_string(),
+                message: e.to_string(),
+            })?;
         }
-        t.validate_all()?;
         Ok(t)
     }
 
@@ -156,18 +165,7 @@ impl ConfigTree {
         schema: &'static Schema,
         leaves: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, ModelError> {
-        let mut t = ConfigTree {
-            schema,
-            tree: DataTree::new(schema.context()),
-        };
-        for (p, v) in leaves {
-            t.tree
-                .new_path(p, Some(v), false)
-                .map_err(|e| ModelError::Value {
-                    path: p.to_string(),
-                    message: e.to_string(),
-                })?;
-        }
+        let mut t = Self::unvalidated(schema, leaves)?;
         if !ffi::add_defaults(schema, &mut t.tree) {
             return Err(ModelError::Internal("adding defaults failed".into()));
         }
