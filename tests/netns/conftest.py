@@ -427,7 +427,13 @@ def wait_for(pred, timeout: float, interval: float = 0.02, what: str = "conditio
 
 def _host_snapshot():
     tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
-    links = {l["ifname"] for l in json.loads(sh(["ip", "-j", "link", "show"]))}
+    # Another test process's links (tn<its pid>...) come and go on their own schedule.
+    ours = f"tn{os.getpid()}"
+    links = {
+        l["ifname"]
+        for l in json.loads(sh(["ip", "-j", "link", "show"]))
+        if not l["ifname"].startswith("tn") or l["ifname"].startswith(ours)
+    }
     return tables, links
 
 
