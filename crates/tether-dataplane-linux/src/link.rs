@@ -191,7 +191,9 @@ impl LinkTable {
         } else {
             raw_admin_up
         };
-        let disabled = protodown || held;
+        // Held but up again means someone undid Tether's admin down: report it as not
+        // disabled, so the worker sees the drift and disables it again.
+        let disabled = protodown || (held && !raw_admin_up);
         let oper_up = InterfaceStatus::derive_oper_up(admin_up, carrier, disabled);
         match self.links.get_mut(&index) {
             Some(l) if l.status.name != name => {
@@ -510,6 +512,12 @@ async fn set_disabled(
                     Err(e) => return Err(nl_err(e)),
                 }
             }
+        }
+        if method == DisableMethod::AdminDown && held.is_some() && raw_admin_up {
+            // Something brought up an interface Tether holds down (drift): down again.
+            set_link(handle, LinkUnspec::new_with_index(index).down().build())
+                .await
+                .map_err(nl_err)?;
         }
         if method == DisableMethod::AdminDown && held.is_none() {
             if raw_admin_up {
