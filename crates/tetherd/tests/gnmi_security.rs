@@ -22,17 +22,9 @@ fn hash(p: &str) -> String {
         .to_string()
 }
 
-fn with_user<T>(msg: T, user: &str, password: &str) -> Request<T> {
-    let mut r = Request::new(msg);
-    r.metadata_mut().insert("username", user.parse().unwrap());
-    r.metadata_mut()
-        .insert("password", password.parse().unwrap());
-    r
-}
-
-#[tokio::test]
-async fn roles_from_the_users_file() {
-    let dir = tempfile::tempdir().unwrap();
+/// A users file with `viewer` (read-only, password view-pw) and `admin` (read-write,
+/// admin-pw).
+fn users_file(dir: &tempfile::TempDir) -> std::path::PathBuf {
     let users = dir.path().join("users.toml");
     std::fs::write(
         &users,
@@ -44,6 +36,21 @@ async fn roles_from_the_users_file() {
         ),
     )
     .unwrap();
+    users
+}
+
+fn with_user<T>(msg: T, user: &str, password: &str) -> Request<T> {
+    let mut r = Request::new(msg);
+    r.metadata_mut().insert("username", user.parse().unwrap());
+    r.metadata_mut()
+        .insert("password", password.parse().unwrap());
+    r
+}
+
+#[tokio::test]
+async fn roles_from_the_users_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = users_file(&dir);
     let d = Daemon::start_with(&["--users", users.to_str().unwrap()]);
     let mut c = d.client().await;
     let desc = |v: &str| SetRequest {
@@ -194,17 +201,7 @@ async fn admin_and_simulator_services_use_the_same_users_and_roles() {
     use tether_proto::sim::{AdvanceClockRequest, GetClockRequest};
 
     let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users.toml");
-    std::fs::write(
-        &users,
-        format!(
-            "[[user]]\nname = \"viewer\"\npassword_hash = \"{}\"\nrole = \"read-only\"\n\n\
-             [[user]]\nname = \"admin\"\npassword_hash = \"{}\"\nrole = \"read-write\"\n",
-            hash("view-pw"),
-            hash("admin-pw")
-        ),
-    )
-    .unwrap();
+    let users = users_file(&dir);
     let d = Daemon::start_with(&["--users", users.to_str().unwrap()]);
     let mut c = d.client().await;
     c.set(with_user(
