@@ -981,12 +981,20 @@ impl Worker {
 
 /// The interface name when `path` is `/tether-interfaces:interfaces/interface[name='X']/simulation/config/carrier`.
 fn sim_carrier_leaf(path: &str) -> Option<String> {
-    let rest = path.strip_prefix("/tether-interfaces:interfaces/interface[name=")?;
-    let quote = rest.chars().next()?;
-    let rest = &rest[1..];
-    let end = rest.find(quote)?;
-    let (name, tail) = rest.split_at(end);
-    (tail == format!("{quote}]/simulation/config/carrier")).then(|| name.to_string())
+    use tether_model::path::{last_keys, segment_name, segments};
+    match segments(path).as_slice() {
+        [
+            "tether-interfaces:interfaces",
+            entry,
+            "simulation",
+            "config",
+            "carrier",
+        ] if segment_name(entry) == "interface" => last_keys(entry)
+            .into_iter()
+            .find(|(k, _)| k == "name")
+            .map(|(_, v)| v),
+        _ => None,
+    }
 }
 
 fn sim_carriers(typed: &Datastore) -> BTreeMap<String, bool> {
