@@ -241,60 +241,15 @@ pub(crate) fn free_subtree(tree: &mut DataTree<'static>, node: *mut ly::lyd_node
     }
 }
 
-/// A recursive copy of `node` with its ancestors, as a tree of its own (the undo record of an
-/// edit).
-pub(crate) fn dup_with_parents(
-    schema: &'static Schema,
-    node: *mut ly::lyd_node,
-) -> Option<DataTree<'static>> {
-    let mut dup = std::ptr::null_mut();
-    let opts = ly::LYD_DUP_RECURSIVE | ly::LYD_DUP_WITH_PARENTS | ly::LYD_DUP_WITH_FLAGS;
-    // SAFETY: `node` is live; the copy is a new tree we own.
-    let ret = unsafe { ly::lyd_dup_single(node, std::ptr::null_mut(), opts, &mut dup) };
-    if ret != ly::LY_ERR::LY_SUCCESS || dup.is_null() {
-        clear_errors(schema.raw());
-        return None;
-    }
-    let mut top = dup;
-    // SAFETY: walking parent links of the fresh copy up to its top-level node.
-    unsafe {
-        while !(*top).parent.is_null() {
-            top = (*top).parent as *mut ly::lyd_node;
-        }
-        Some(owned_tree(schema.context(), top))
-    }
-}
-
-/// Detaches a subtree from its parent (it stays allocated and owned by the caller until
-/// re-inserted or freed). Used to hide untouched bulk list entries from validation.
-pub(crate) fn unlink(node: *mut ly::lyd_node) {
-    // SAFETY: `node` is a live non-top-level node of a tree the caller holds mutably.
-    unsafe {
-        ly::lyd_unlink_tree(node);
-    }
-}
-
-/// Re-inserts a detached subtree under `parent`.
+/// Links a detached subtree under `parent`.
 pub(crate) fn insert_child(parent: *mut ly::lyd_node, node: *mut ly::lyd_node) -> bool {
     // SAFETY: both live; `node` is detached.
     unsafe { ly::lyd_insert_child(parent, node) == ly::LY_ERR::LY_SUCCESS }
 }
 
-/// Creates an empty inner node `name` (of the parent's module) under `parent`.
-pub(crate) fn new_inner(parent: *mut ly::lyd_node, name: &str) -> Option<*mut ly::lyd_node> {
-    let cname = CString::new(name).ok()?;
-    let mut out = std::ptr::null_mut();
-    // SAFETY: `parent` is live; its schema's module is the module of `name`.
-    let ret = unsafe {
-        let module = (*(*parent).schema).module;
-        ly::lyd_new_inner(parent, module, cname.as_ptr(), 0, &mut out)
-    };
-    (ret == ly::LY_ERR::LY_SUCCESS && !out.is_null()).then_some(out)
-}
-
 /// Frees a detached subtree.
 pub(crate) fn free_detached(node: *mut ly::lyd_node) {
-    // SAFETY: `node` was unlinked (or is a fresh temporary) and nothing references it.
+    // SAFETY: `node` is detached (a fresh copy not linked anywhere) and nothing references it.
     unsafe { ly::lyd_free_tree(node) }
 }
 
@@ -313,4 +268,265 @@ pub(crate) fn add_defaults(schema: &'static Schema, tree: &mut DataTree<'static>
     set_tree_raw(tree, raw);
     clear_errors(schema.raw());
     ret == ly::LY_ERR::LY_SUCCESS
+}
+
+// ===== Schema introspection (the dependency analysis of `deps.rs`) =====
+
+/// A compiled schema node, by address: the identity the dependency analysis works with.
+/// Only ever dereferenced here, while the process-wide context (which owns every compiled
+/// node and is never freed) is alive.
+pub(crate) type SchemaPtr = *const ly::lysc_node;
+
+/// The parent of a compiled schema node (null at the top; choice and case nodes included).
+pub(crate) fn schema_parent(node: SchemaPtr) -> SchemaPtr {
+    // SAFETY: compiled nodes of the static context live as long as the process.
+    unsafe { (*node).parent as SchemaPtr }
+}
+
+/// The node type (`LYS_CONTAINER`, `LYS_LIST`, ...) and flags of a compiled schema node.
+pub(crate) fn schema_kind(node: SchemaPtr) -> (u32, u32) {
+    // SAFETY: as above.
+    unsafe { (u32::from((*node).nodetype), u32::from((*node).flags)) }
+}
+
+/// Whether a list's entries are independent of each other as far as the list itself goes:
+/// keyed, ordered by the system, no `unique`, no `min-elements` or `max-elements`.
+pub(crate) fn list_is_plain(node: SchemaPtr) -> bool {
+    let (kind, flags) = schema_kind(node);
+    if kind != ly::LYS_LIST || flags & (ly::LYS_KEYLESS | ly::LYS_ORDBY_USER) != 0 {
+        return false;
+    }
+    // SAFETY: the node is a list, so it is a `lysc_node_list`.
+    let l = unsafe { &*(node as *const ly::lysc_node_list) };
+    l.uniques.is_null() && l.min == 0 && l.max == u32::MAX
+}
+
+/// The name of the module a compiled schema node belongs to.
+pub(crate) fn schema_module_name(node: SchemaPtr) -> Option<String> {
+    // SAFETY: compiled nodes and their modules live as long as the static context.
+    unsafe {
+        let m = (*node).module;
+        if m.is_null() {
+            None
+        } else {
+            opt_str((*m).name)
+        }
+    }
+}
+
+/// The schema path of a compiled node (`/module:a/b/c`).
+pub(crate) fn schema_path_of(node: SchemaPtr) -> String {
+    // SAFETY: `lysc_path` allocates the string (buffer null), which is freed after copying.
+    unsafe {
+        let p = ly::lysc_path(
+            node,
+            ly::LYSC_PATH_TYPE::LYSC_PATH_DATA,
+            std::ptr::null_mut(),
+            0,
+        );
+        let out = opt_str(p).unwrap_or_default();
+        if !p.is_null() {
+            ly::free(p as *mut std::os::raw::c_void);
+        }
+        out
+    }
+}
+
+/// What the expressions attached to one schema node (its `must`s, its `when`s, and the
+/// leafref paths of its type) may read, as the schema nodes libyang's XPath atomizer visits.
+pub(crate) struct NodeExprs {
+    /// Every schema node an expression of this node touches.
+    pub(crate) atoms: Vec<SchemaPtr>,
+    /// The node has a `when`.
+    pub(crate) has_when: bool,
+    /// The node holds a value whose target cannot be known from the schema
+    /// (instance-identifier), or an expression libyang could not atomize.
+    pub(crate) opaque: bool,
+}
+
+/// The expressions of `node`, atomized by libyang.
+pub(crate) fn node_exprs(node: SchemaPtr) -> NodeExprs {
+    let mut out = NodeExprs {
+        atoms: Vec::new(),
+        has_when: false,
+        opaque: false,
+    };
+    // SAFETY: `node` is a compiled node of the static context; the arrays read are libyang
+    // sized arrays (count in the word before the first element), valid for the context's
+    // lifetime; every set libyang returns is freed after copying.
+    unsafe {
+        let module = (*node).module;
+        let musts = ly::lysc_node_musts(node);
+        for i in 0..array_count(musts as *const u8) {
+            let m = &*musts.add(i);
+            atomize(node, module, m.cond, m.prefixes, &mut out);
+        }
+        let whens = ly::lysc_node_when(node);
+        for i in 0..array_count(whens as *const u8) {
+            let w = &**whens.add(i);
+            out.has_when = true;
+            let ctx = if w.context.is_null() {
+                (*node).parent as SchemaPtr
+            } else {
+                w.context as SchemaPtr
+            };
+            atomize(ctx, module, w.cond, w.prefixes, &mut out);
+        }
+        let nodetype = u32::from((*node).nodetype);
+        if nodetype == ly::LYS_LEAF || nodetype == ly::LYS_LEAFLIST {
+            let ty = if nodetype == ly::LYS_LEAF {
+                (*(node as *const ly::lysc_node_leaf)).type_
+            } else {
+                (*(node as *const ly::lysc_node_leaflist)).type_
+            };
+            type_exprs(node, module, ty, &mut out);
+        }
+    }
+    out
+}
+
+/// # Safety
+/// `ty` is a compiled type of `node`.
+unsafe fn type_exprs(
+    node: SchemaPtr,
+    module: *mut ly::lys_module,
+    ty: *const ly::lysc_type,
+    out: &mut NodeExprs,
+) {
+    if ty.is_null() {
+        return;
+    }
+    // SAFETY: per the caller's contract; the base type says which struct `ty` is.
+    unsafe {
+        match (*ty).basetype {
+            ly::LY_DATA_TYPE::LY_TYPE_LEAFREF => {
+                let lr = &*(ty as *const ly::lysc_type_leafref);
+                atomize(node, module, lr.path, lr.prefixes, out);
+            }
+            ly::LY_DATA_TYPE::LY_TYPE_UNION => {
+                let u = &*(ty as *const ly::lysc_type_union);
+                for i in 0..array_count(u.types as *const u8) {
+                    type_exprs(node, module, *u.types.add(i), out);
+                }
+            }
+            ly::LY_DATA_TYPE::LY_TYPE_INST => out.opaque = true,
+            _ => {}
+        }
+    }
+}
+
+/// # Safety
+/// The pointers are parts of one compiled expression of the static context.
+unsafe fn atomize(
+    ctx_node: SchemaPtr,
+    module: *mut ly::lys_module,
+    expr: *mut ly::lyxp_expr,
+    prefixes: *mut ly::lysc_prefix,
+    out: &mut NodeExprs,
+) {
+    if expr.is_null() {
+        return;
+    }
+    let mut set: *mut ly::ly_set = std::ptr::null_mut();
+    // SAFETY: per the caller's contract; `set` is allocated by libyang and freed here.
+    unsafe {
+        let ret = ly::lys_find_expr_atoms(ctx_node, module, expr, prefixes, 0, &mut set);
+        if ret != ly::LY_ERR::LY_SUCCESS || set.is_null() {
+            out.opaque = true;
+            ly::ly_err_clean((*module).ctx, std::ptr::null_mut());
+            return;
+        }
+        let s = &*set;
+        for i in 0..s.count as usize {
+            out.atoms
+                .push(*s.__bindgen_anon_1.snodes.add(i) as SchemaPtr);
+        }
+        ly::ly_set_free(set, None);
+    }
+}
+
+/// LY_ARRAY_COUNT: libyang keeps a sized array's length in the 64-bit word before it.
+///
+/// # Safety
+/// `array` is null or a libyang sized array.
+unsafe fn array_count(array: *const u8) -> usize {
+    if array.is_null() {
+        0
+    } else {
+        // SAFETY: per the caller's contract.
+        unsafe { (array as *const u64).sub(1).read() as usize }
+    }
+}
+
+/// The compiled schema node of a data node.
+pub(crate) fn data_schema(node: &DataNodeRef<'_>) -> SchemaPtr {
+    // SAFETY: reading the schema pointer of a live data node.
+    unsafe { (*node.as_raw()).schema }
+}
+
+// ===== Copying and moving data subtrees (the candidate of `candidate.rs`) =====
+
+/// A copy of one data node with its flags (so implicit defaults stay implicit), linked under
+/// `parent` when given; with `recursive` its whole subtree, otherwise the node alone (a list
+/// entry keeps its keys). Returns the copy.
+pub(crate) fn dup_node(
+    node: *mut ly::lyd_node,
+    parent: Option<*mut ly::lyd_node>,
+    recursive: bool,
+) -> Option<*mut ly::lyd_node> {
+    let mut opts = ly::LYD_DUP_WITH_FLAGS;
+    if recursive {
+        opts |= ly::LYD_DUP_RECURSIVE;
+    }
+    let mut dup = std::ptr::null_mut();
+    let parent = parent.map(|p| p as *mut ly::lyd_node_inner);
+    // SAFETY: `node` is live; the copy is linked under `parent` (a live inner node of a tree
+    // the caller holds mutably) or is a new top-level node the caller takes ownership of.
+    let ret =
+        unsafe { ly::lyd_dup_single(node, parent.unwrap_or(std::ptr::null_mut()), opts, &mut dup) };
+    (ret == ly::LY_ERR::LY_SUCCESS && !dup.is_null()).then_some(dup)
+}
+
+/// Whether a data node is a list key (copied with its entry).
+pub(crate) fn is_key(node: &DataNodeRef<'_>) -> bool {
+    let s = data_schema(node);
+    !s.is_null() && schema_kind(s).1 & ly::LYS_KEY != 0
+}
+
+/// Links a detached node as the last top-level sibling of `tree`.
+pub(crate) fn insert_top(tree: &mut DataTree<'static>, node: *mut ly::lyd_node) -> bool {
+    let root = tree_raw(tree);
+    if root.is_null() {
+        set_tree_raw(tree, node);
+        return true;
+    }
+    let mut first = std::ptr::null_mut();
+    // SAFETY: `root` is the first sibling of a tree we hold mutably, `node` is detached.
+    let ret = unsafe { ly::lyd_insert_sibling(root, node, &mut first) };
+    if ret == ly::LY_ERR::LY_SUCCESS {
+        set_tree_raw(tree, first);
+        true
+    } else {
+        false
+    }
+}
+
+/// Takes a copy of `node` out of another tree and links it at the top of `tree` or under
+/// `parent` of `tree`: the install step of a prepared transaction.
+pub(crate) fn graft_copy(
+    tree: &mut DataTree<'static>,
+    parent: Option<*mut ly::lyd_node>,
+    node: *mut ly::lyd_node,
+) -> bool {
+    let Some(dup) = dup_node(node, None, true) else {
+        return false;
+    };
+    let ok = match parent {
+        Some(p) => insert_child(p, dup),
+        None => insert_top(tree, dup),
+    };
+    if !ok {
+        free_detached(dup);
+    }
+    ok
 }

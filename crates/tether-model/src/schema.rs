@@ -5,6 +5,7 @@ use std::sync::Mutex;
 
 use yang3::context::{Context, ContextFlags, EmbeddedModuleKey};
 
+use crate::deps::Dependencies;
 use crate::error::ModelError;
 use crate::ffi;
 use crate::generated::MODULES;
@@ -46,6 +47,8 @@ pub struct Schema {
     raw: ffi::CtxPtr,
     options: SchemaOptions,
     modules: Vec<ModuleInfo>,
+    /// What the edit engine may skip (computed once, from the compiled modules).
+    deps: Dependencies,
 }
 
 impl std::fmt::Debug for Schema {
@@ -105,12 +108,17 @@ impl Schema {
                 features,
             });
         }
+        let names: Vec<&str> = modules.iter().map(|m| m.name).collect();
+        // The analysis keeps addresses of compiled nodes: valid for as long as the context,
+        // which is leaked below.
+        let deps = Dependencies::analyse(&ctx, &names);
         ffi::clear_errors(raw);
         let schema: &'static Schema = Box::leak(Box::new(Schema {
             ctx,
             raw: ffi::CtxPtr(raw),
             options,
             modules,
+            deps,
         }));
         Ok(schema)
     }
@@ -136,6 +144,40 @@ impl Schema {
     /// The options the schema was built with.
     pub fn options(&self) -> SchemaOptions {
         self.options
+    }
+
+    /// The dependency analysis of the compiled modules.
+    pub(crate) fn deps(&self) -> &Dependencies {
+        &self.deps
+    }
+
+    /// The data paths of a module's top-level data nodes (`/module:name`).
+    pub(crate) fn top_level_paths(&'static self, module: &str) -> Vec<String> {
+        self.ctx
+            .get_module_implemented(module)
+            .map(|m| {
+                m.data()
+                    .map(|n| format!("/{module}:{}", n.name()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// What the dependency analysis concluded, for tests and docs: the lists whose untouched
+    /// entries a transaction leaves out of validation, and which module reads which.
+    pub fn shortcut_report(&self) -> (Vec<String>, Vec<(String, Vec<String>)>) {
+        let reads = self
+            .deps
+            .reads()
+            .iter()
+            .map(|(m, r)| (m.clone(), r.iter().cloned().collect()))
+            .collect();
+        (self.deps.prunable_paths(), reads)
+    }
+
+    /// The names of Tether's own modules.
+    pub(crate) fn module_names(&self) -> std::collections::BTreeSet<String> {
+        self.modules.iter().map(|m| m.name.to_string()).collect()
     }
 
     /// Tether's own modules (not libyang's internal ones).

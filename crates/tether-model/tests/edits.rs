@@ -118,7 +118,8 @@ fn leaf_changes_reverse_exactly() {
         ])
         .unwrap();
     let back: Vec<_> = ch.iter().map(|c| c.reversed()).collect();
-    t.apply_leaf_changes(&back).unwrap();
+    let edits = t.edits_for_changes(&back).unwrap();
+    t.apply(&edits).unwrap();
     assert_eq!(t.leaves(), before);
 }
 
