@@ -129,11 +129,15 @@ fn commit_to_wire(record: CommitRecord) -> Commit {
 }
 
 /// The gRPC status of a store error: an unknown commit is NOT_FOUND, an edit the model refuses
-/// is INVALID_ARGUMENT, anything else is the daemon's fault (INTERNAL).
+/// is INVALID_ARGUMENT, a full disk is RESOURCE_EXHAUSTED, a disk that cannot be written or a
+/// store shutting down is UNAVAILABLE, anything else is the daemon's fault (INTERNAL).
 pub fn status(error: StoreError) -> Status {
     match &error {
         StoreError::UnknownCommit(_) => Status::not_found(error.to_string()),
         StoreError::Model(m) if m.is_user_error() => Status::invalid_argument(error.to_string()),
+        // Disk faults and shutdown: nothing changed, and a retry may succeed later.
+        StoreError::NoSpace(_) => Status::resource_exhausted(error.to_string()),
+        StoreError::Unavailable(_) | StoreError::Closed => Status::unavailable(error.to_string()),
         _ => Status::internal(error.to_string()),
     }
 }

@@ -177,8 +177,22 @@ fn store_errors_map_to_grpc_codes() {
             StoreError::Model(ModelError::Internal("libyang".into())),
             Code::Internal,
         ),
-        (StoreError::Closed, Code::Internal),
-        (StoreError::Failed("disk".into()), Code::Internal),
+        (StoreError::Closed, Code::Unavailable),
+        (
+            StoreError::NoSpace("No space left on device".into()),
+            Code::ResourceExhausted,
+        ),
+        (
+            StoreError::Unavailable("Read-only file system".into()),
+            Code::Unavailable,
+        ),
+        (
+            StoreError::Corrupt {
+                key: "commit 3".into(),
+                message: "bad json".into(),
+            },
+            Code::Internal,
+        ),
     ];
     for (error, code) in cases {
         let text = error.to_string();

@@ -28,7 +28,7 @@ pub enum GnmiError {
     /// The target cannot serve the request now (`UNAVAILABLE`).
     #[error("{0}")]
     Unavailable(String),
-    /// A subscriber fell behind (`RESOURCE_EXHAUSTED`).
+    /// A subscriber fell behind, or the datastore's disk is full (`RESOURCE_EXHAUSTED`).
     #[error("{0}")]
     ResourceExhausted(String),
     /// Our fault (`INTERNAL`).
@@ -77,8 +77,49 @@ impl From<StoreError> for GnmiError {
         match e {
             StoreError::Model(m) => m.into(),
             StoreError::Closed => GnmiError::Unavailable("the datastore is shutting down".into()),
+            // Disk faults: the Set left no trace and may be retried once the disk is usable.
+            e @ StoreError::NoSpace(_) => GnmiError::ResourceExhausted(e.to_string()),
+            e @ StoreError::Unavailable(_) => GnmiError::Unavailable(e.to_string()),
             e if e.is_user_error() => GnmiError::InvalidArgument(e.to_string()),
             e => GnmiError::Internal(e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_errors_map_to_grpc_codes() {
+        let cases = [
+            (
+                StoreError::NoSpace("No space left on device".into()),
+                Code::ResourceExhausted,
+            ),
+            (
+                StoreError::Unavailable("Read-only file system".into()),
+                Code::Unavailable,
+            ),
+            (StoreError::Closed, Code::Unavailable),
+            (StoreError::UnknownCommit(7), Code::InvalidArgument),
+            (
+                StoreError::Model(ModelError::NotFound("/x".into())),
+                Code::NotFound,
+            ),
+            (
+                StoreError::Corrupt {
+                    key: "commit 3".into(),
+                    message: "bad json".into(),
+                },
+                Code::Internal,
+            ),
+        ];
+        for (error, code) in cases {
+            let text = error.to_string();
+            let status = Status::from(GnmiError::from(error));
+            assert_eq!(status.code(), code, "{text}");
+            assert!(status.message().len() < 200, "{}", status.message());
         }
     }
 }

@@ -9,16 +9,24 @@
 //! What it is not for: protocols (gNMI, NETCONF) or behaviour (the worker). It never
 //! imports them; they call it.
 //!
+//! The invariant: **the store keeps exactly what it acknowledged.** A commit reaches the
+//! configuration readers see only after it validated and is on stable storage; a refused or
+//! failed commit (invalid, disk full, I/O error) leaves no trace in memory, on disk, in Get
+//! or in Subscribe (`sled_store.rs` says how).
+//!
 //! Concurrency: commits are serialised by one writer thread, which batches the commits that
 //! arrive while a sync is in flight into one `fdatasync` (group commit). Readers take a
-//! shared lock on the in-memory tree and are blocked only for the few microseconds a commit
-//! spends editing it in place, never during disk I/O.
+//! shared lock on the published tree and are blocked only while a durable batch is
+//! installed in it, never during disk I/O.
 
+mod boot;
+mod disk;
 mod durable;
 mod error;
 mod record;
 mod sled_store;
 
+pub use boot::CheckReport;
 pub use error::StoreError;
 pub use record::{CommitMeta, CommitOutcome, CommitRecord};
 pub use sled_store::{SledStore, StoreOptions};

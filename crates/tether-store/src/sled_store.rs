@@ -1,23 +1,32 @@
 //! The sled implementation of [`Store`].
 //!
-//! Layout (sled trees):
-//! - `config`: one key per explicitly set leaf, its data path → its canonical value. A commit
-//!   writes only the leaves it changed, so its cost does not grow with the datastore.
-//! - `commits`: commit id (big-endian u64) → JSON [`CommitRecord`]; the last N are kept.
-//! - `runtime`: daemon records kept beside the configuration (see [`Store::runtime_put`]).
+//! Two configuration trees, one invariant: **readers see only what is durable.**
+//! - `published` is what `config()` returns (Get, Subscribe, the worker). It changes only
+//!   after a batch of commits is on stable storage, by installing each commit's prepared
+//!   transaction.
+//! - `working` is the writer thread's own: `published` plus the commits of the batch being
+//!   written. Each request is prepared against it (never written by the preparation), so a
+//!   refused request leaves no trace anywhere; an accepted one is installed in `working`,
+//!   so the next request of the batch sees it, and written to sled.
+//!
+//! When a batch cannot be made durable, every commit of it is refused (RESOURCE_EXHAUSTED
+//! for a full disk, UNAVAILABLE otherwise), `working` is rebuilt from `published`, and the
+//! store *heals*: it reopens sled (which may refuse everything after an I/O error) and takes
+//! back the records the failed batch wrote, so the disk again holds exactly what was
+//! acknowledged. Healing is retried with the next request (at most every
+//! [`HEAL_INTERVAL`]); commits resume by themselves once the disk is usable.
 
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
-use tether_model::{ConfigTree, Edit, LeafChange, ModelError, Schema};
+use tether_model::{ConfigTree, Edit, LeafChange, Prepared, Schema};
 use tokio::sync::{broadcast, oneshot};
-use tracing::{debug, error, info, info_span};
+use tracing::{debug, error, info, info_span, warn};
 
-use crate::durable::DataFiles;
+use crate::boot::{self, CheckReport};
+use crate::disk::{Disk, Marker, corrupt, id_key};
 use crate::{CommitMeta, CommitOutcome, CommitRecord, Pending, Store, StoreError};
 
 /// How the store is opened.
@@ -44,30 +53,38 @@ enum Request {
     Commit {
         edits: Vec<Edit>,
         meta: CommitMeta,
-        reply: oneshot::Sender<Result<CommitOutcome, StoreError>>,
+        reply: Reply,
     },
     Rollback {
         to: u64,
         meta: CommitMeta,
-        reply: oneshot::Sender<Result<CommitOutcome, StoreError>>,
+        reply: Reply,
     },
 }
 
+type Reply = oneshot::Sender<Result<CommitOutcome, StoreError>>;
+
 struct Shared {
-    config: RwLock<ConfigTree>,
-    db: sled::Db,
-    tree_config: sled::Tree,
-    tree_commits: sled::Tree,
-    tree_runtime: sled::Tree,
-    /// Key `tree`: the commit id (8 bytes, big-endian) and a LYB image of the configuration
-    /// as of that commit. Boot loads it and replays the commits made after it.
-    tree_snapshot: sled::Tree,
-    files: DataFiles,
+    published: RwLock<ConfigTree>,
+    /// The open database; replaced when the store heals after a disk fault (None while it is
+    /// being reopened).
+    disk: RwLock<Option<Arc<Disk>>>,
+    dir: PathBuf,
     sync: bool,
     keep: u64,
     bus: broadcast::Sender<Arc<CommitRecord>>,
     /// Serialises runtime-record writes with their sync.
     runtime_lock: Mutex<()>,
+}
+
+impl Shared {
+    fn disk(&self) -> Result<Arc<Disk>, StoreError> {
+        self.disk
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(|| StoreError::Unavailable("the datastore's disk is being reopened".into()))
+    }
 }
 
 /// The sled-backed datastore.
@@ -84,72 +101,66 @@ fn now_ns() -> u64 {
         .unwrap_or(0)
 }
 
-fn id_key(id: u64) -> [u8; 8] {
-    id.to_be_bytes()
-}
-
-fn corrupt(key: impl Into<String>, message: impl ToString) -> StoreError {
-    StoreError::Corrupt {
-        key: key.into(),
-        message: message.to_string(),
-    }
-}
-
 impl SledStore {
-    /// Opens (or creates) the store and loads the last committed configuration.
+    /// Opens (or creates) the store, loads the last committed configuration and checks it
+    /// (see `boot.rs`): a datastore that is invalid, inconsistent or lost acknowledged
+    /// commits is refused with an error naming what is wrong.
     pub fn open(schema: &'static Schema, options: StoreOptions) -> Result<SledStore, StoreError> {
         let _span = info_span!("store.open", dir = %options.dir.display()).entered();
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         std::fs::create_dir_all(&options.dir)?;
-        let db = open_db(&options.dir)?;
-        let tree_config = db.open_tree("config")?;
-        let tree_commits = db.open_tree("commits")?;
-        let tree_runtime = db.open_tree("runtime")?;
-
-        let tree_snapshot = db.open_tree("snapshot")?;
-        let last = last_commit_id(&tree_commits)?;
-        let (config, snapshot_id, how) =
-            load_config(schema, &tree_config, &tree_commits, &tree_snapshot, last)?;
-        // Make sure the files exist before opening them for sync.
-        db.flush()?;
-        let files = DataFiles::open(&options.dir)?;
+        let disk = Disk::open(&options.dir, options.sync)?;
+        let marker = Marker::new(&options.dir);
+        let loaded = boot::load(schema, &disk, &marker)?;
+        let working = loaded.tree.duplicate()?;
         let (bus, _) = broadcast::channel(1024);
         let shared = Arc::new(Shared {
-            config: RwLock::new(config),
-            db,
-            tree_config,
-            tree_commits,
-            tree_runtime,
-            tree_snapshot,
-            files,
+            published: RwLock::new(loaded.tree),
+            disk: RwLock::new(Some(Arc::new(disk))),
+            dir: options.dir.clone(),
             sync: options.sync,
             keep: options.keep_commits.max(1),
             bus,
             runtime_lock: Mutex::new(()),
         });
         info!(
-            from = how,
-            last_commit = last,
+            from = loaded.how,
+            last_commit = loaded.last_id,
             elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
-            "datastore loaded"
+            "datastore loaded and validated"
         );
 
         let (tx, rx) = mpsc::channel();
-        let w = Arc::clone(&shared);
-        let writer = std::thread::Builder::new()
+        let writer = Writer {
+            s: Arc::clone(&shared),
+            working,
+            last_id: loaded.last_id,
+            snapshot_id: loaded.snapshot_id,
+            marker,
+            fault: None,
+        };
+        let handle = std::thread::Builder::new()
             .name("tether-store-writer".into())
-            .spawn(move || writer_loop(w, rx, last, snapshot_id))?;
+            .spawn(move || writer.run(rx))?;
         Ok(SledStore {
             shared,
             tx: Mutex::new(Some(tx)),
-            writer: Mutex::new(Some(writer)),
+            writer: Mutex::new(Some(handle)),
         })
     }
 
-    fn send(
-        &self,
-        make: impl FnOnce(oneshot::Sender<Result<CommitOutcome, StoreError>>) -> Request,
-    ) -> Pending {
+    /// Checks a datastore offline, as boot does, without starting a writer; with `restore`,
+    /// repairs it (see `boot::check`). The directory must not be in use by a running store.
+    pub fn check(
+        schema: &'static Schema,
+        dir: &std::path::Path,
+        restore: bool,
+    ) -> Result<CheckReport, StoreError> {
+        let disk = Disk::open(dir, true)?;
+        boot::check(schema, &disk, &Marker::new(dir), restore)
+    }
+
+    fn send(&self, make: impl FnOnce(Reply) -> Request) -> Pending {
         let (reply, rx) = oneshot::channel();
         let req = make(reply);
         let guard = self.tx.lock().unwrap_or_else(|e| e.into_inner());
@@ -170,49 +181,13 @@ impl SledStore {
 
     /// The id of the newest commit (0 when none).
     pub fn last_commit_id(&self) -> Result<u64, StoreError> {
-        last_commit_id(&self.shared.tree_commits)
+        self.shared.disk()?.last_commit_id()
     }
 }
 
 impl Drop for SledStore {
     fn drop(&mut self) {
         self.close();
-    }
-}
-
-/// Opens sled, waiting briefly for the previous owner of the directory to let go: sled's
-/// flusher thread keeps the file lock for a moment after a store in this process is dropped
-/// (a quick close and reopen, a restart in tests).
-fn open_db(dir: &std::path::Path) -> Result<sled::Db, StoreError> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
-    loop {
-        match sled::Config::new()
-            .path(dir)
-            .mode(sled::Mode::LowSpace)
-            .open()
-        {
-            Ok(db) => return Ok(db),
-            Err(sled::Error::Io(e))
-                if e.to_string().contains("could not acquire lock")
-                    && std::time::Instant::now() < deadline =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
-fn last_commit_id(t: &sled::Tree) -> Result<u64, StoreError> {
-    match t.last()? {
-        Some((k, _)) => {
-            let b: [u8; 8] = k
-                .as_ref()
-                .try_into()
-                .map_err(|_| corrupt("commit id", "not 8 bytes"))?;
-            Ok(u64::from_be_bytes(b))
-        }
-        None => Ok(0),
     }
 }
 
@@ -230,12 +205,16 @@ impl Store for SledStore {
     }
 
     fn config(&self) -> RwLockReadGuard<'_, ConfigTree> {
-        self.shared.config.read().unwrap_or_else(|e| e.into_inner())
+        self.shared
+            .published
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     fn commits(&self, limit: usize) -> Result<Vec<CommitRecord>, StoreError> {
+        let disk = self.shared.disk()?;
         let mut out = Vec::new();
-        for kv in self.shared.tree_commits.iter().rev().take(limit) {
+        for kv in disk.commits.iter().rev().take(limit) {
             let (k, v) = kv?;
             out.push(serde_json::from_slice(&v).map_err(|e| corrupt(format!("commit {k:?}"), e))?);
         }
@@ -247,17 +226,8 @@ impl Store for SledStore {
     }
 
     fn runtime_put(&self, key: &str, value: Option<&[u8]>) -> Result<(), StoreError> {
-        let s = &self.shared;
-        let _g = s.runtime_lock.lock().unwrap_or_else(|e| e.into_inner());
-        match value {
-            Some(v) => s.tree_runtime.insert(key.as_bytes(), v)?,
-            None => s.tree_runtime.remove(key.as_bytes())?,
-        };
-        s.db.flush()?;
-        if s.sync {
-            s.files.sync()?;
-        }
-        Ok(())
+        let key = key.to_string();
+        self.runtime_batch(&[(key, value.map(<[u8]>::to_vec))])
     }
 
     fn runtime_batch(&self, changes: &[(String, Option<Vec<u8>>)]) -> Result<(), StoreError> {
@@ -266,6 +236,7 @@ impl Store for SledStore {
         }
         let s = &self.shared;
         let _g = s.runtime_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let disk = s.disk()?;
         let mut batch = sled::Batch::default();
         for (k, v) in changes {
             match v {
@@ -273,17 +244,13 @@ impl Store for SledStore {
                 None => batch.remove(k.as_bytes()),
             }
         }
-        s.tree_runtime.apply_batch(batch)?;
-        s.db.flush()?;
-        if s.sync {
-            s.files.sync()?;
-        }
-        Ok(())
+        disk.runtime.apply_batch(batch)?;
+        disk.make_durable()
     }
 
     fn runtime_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let mut out = Vec::new();
-        for kv in self.shared.tree_runtime.scan_prefix(prefix.as_bytes()) {
+        for kv in self.shared.disk()?.runtime.scan_prefix(prefix.as_bytes()) {
             let (k, v) = kv?;
             out.push((String::from_utf8_lossy(&k).into_owned(), v.to_vec()));
         }
@@ -291,281 +258,426 @@ impl Store for SledStore {
     }
 }
 
-type Reply = oneshot::Sender<Result<CommitOutcome, StoreError>>;
+/// Commits between boot snapshots. The log keeps more than this by default, so boot replays
+/// at most this many commits on top of the snapshot.
+const SNAPSHOT_EVERY: u64 = 500;
 
-/// The single writer: applies requests in arrival order, and syncs once per batch.
-fn writer_loop(
-    s: Arc<Shared>,
-    rx: mpsc::Receiver<Request>,
-    mut last_id: u64,
-    mut snapshot_id: u64,
-) {
-    let mut failed: Option<String> = None;
-    if snapshot_id != last_id {
-        snapshot_id = write_snapshot(&s, last_id).unwrap_or(snapshot_id);
-    }
-    while let Ok(first) = rx.recv() {
-        if failed.is_none() && last_id >= snapshot_id + SNAPSHOT_EVERY {
-            // Between batches, never on a caller's path: the replies of the previous batch
-            // are already sent.
-            snapshot_id = write_snapshot(&s, last_id).unwrap_or(snapshot_id);
+/// The shortest time between two attempts to heal after a disk fault.
+const HEAL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// A disk fault the store has not healed from yet.
+struct Fault {
+    /// The error the failed batch met, answered (with a fresh copy) until healed.
+    kind: FaultKind,
+    message: String,
+    last_try: Instant,
+}
+
+#[derive(Clone, Copy)]
+enum FaultKind {
+    NoSpace,
+    Unavailable,
+}
+
+impl Fault {
+    fn new(e: &StoreError) -> Fault {
+        let kind = match e {
+            StoreError::NoSpace(_) => FaultKind::NoSpace,
+            _ => FaultKind::Unavailable,
+        };
+        Fault {
+            kind,
+            message: e.to_string(),
+            last_try: Instant::now(),
         }
-        let mut batch = vec![first];
-        while batch.len() < 512 {
-            match rx.try_recv() {
-                Ok(r) => batch.push(r),
-                Err(_) => break,
+    }
+
+    fn error(&self) -> StoreError {
+        match self.kind {
+            FaultKind::NoSpace => StoreError::NoSpace(self.message.clone()),
+            FaultKind::Unavailable => StoreError::Unavailable(self.message.clone()),
+        }
+    }
+}
+
+/// One accepted commit of a batch, waiting for the batch's sync.
+struct Accepted {
+    reply: Reply,
+    prepared: Option<Prepared>,
+    outcome: CommitOutcome,
+    record: Option<Arc<CommitRecord>>,
+}
+
+/// The writer thread's state.
+struct Writer {
+    s: Arc<Shared>,
+    /// `published` plus the commits of the batch in progress.
+    working: ConfigTree,
+    /// The newest acknowledged (or, during a batch, written) commit.
+    last_id: u64,
+    snapshot_id: u64,
+    marker: Marker,
+    fault: Option<Fault>,
+}
+
+impl Writer {
+    /// Applies requests in arrival order, and syncs once per batch (group commit).
+    fn run(mut self, rx: mpsc::Receiver<Request>) {
+        if self.snapshot_id != self.last_id {
+            self.snapshot();
+        }
+        while let Ok(first) = rx.recv() {
+            if self.fault.is_none() && self.last_id >= self.snapshot_id + SNAPSHOT_EVERY {
+                // Between batches, never on a caller's path: the replies of the previous
+                // batch are already sent.
+                self.snapshot();
+            }
+            let mut batch = vec![first];
+            while batch.len() < 512 {
+                match rx.try_recv() {
+                    Ok(r) => batch.push(r),
+                    Err(_) => break,
+                }
+            }
+            self.run_batch(batch);
+        }
+        if self.fault.is_none() && self.snapshot_id != self.last_id {
+            self.snapshot();
+        }
+        if self.fault.is_none()
+            && let Ok(disk) = self.s.disk()
+        {
+            let _ = disk.make_durable();
+            if let Err(e) = self.marker.write(self.last_id) {
+                warn!(error = %e, "could not record the last durable commit at close");
             }
         }
-        let mut durable: Vec<(Reply, CommitOutcome, Option<Arc<CommitRecord>>)> = Vec::new();
+    }
+
+    fn run_batch(&mut self, batch: Vec<Request>) {
+        if self.fault.is_some() && !self.heal(false) {
+            let e = self.fault.as_ref().map(Fault::error);
+            for req in batch {
+                let (Request::Commit { reply, .. } | Request::Rollback { reply, .. }) = req;
+                let _ = reply.send(Err(e.as_ref().map_or(StoreError::Closed, clone_fault)));
+            }
+            return;
+        }
+        let acked = self.last_id;
+        let disk = match self.s.disk() {
+            Ok(d) => d,
+            Err(e) => {
+                for req in batch {
+                    let (Request::Commit { reply, .. } | Request::Rollback { reply, .. }) = req;
+                    let _ = reply.send(Err(clone_fault(&e)));
+                }
+                return;
+            }
+        };
+        let mut accepted: Vec<Accepted> = Vec::new();
+        let mut failure: Option<StoreError> = None;
         for req in batch {
             let (reply, result) = match req {
                 Request::Commit { edits, meta, reply } => {
-                    let r = match &failed {
-                        Some(f) => Err(StoreError::Failed(f.clone())),
-                        None => commit_one(&s, &mut last_id, meta, |t| t.apply(&edits)),
+                    let r = match &failure {
+                        Some(e) => Err(clone_fault(e)),
+                        None => self.commit_one(&disk, &edits, meta),
                     };
                     (reply, r)
                 }
                 Request::Rollback { to, meta, reply } => {
-                    let r = match &failed {
-                        Some(f) => Err(StoreError::Failed(f.clone())),
-                        None => rollback_changes(&s, to, last_id).and_then(|changes| {
-                            commit_one(&s, &mut last_id, meta, |t| t.apply_leaf_changes(&changes))
+                    let r = match &failure {
+                        Some(e) => Err(clone_fault(e)),
+                        None => self.rollback_edits(&disk, to).and_then(|edits| {
+                            let mut meta = meta;
+                            meta.comment
+                                .get_or_insert_with(|| format!("rollback to {to}"));
+                            self.commit_one(&disk, &edits, meta)
                         }),
                     };
                     (reply, r)
                 }
             };
             match result {
-                Ok((outcome, record)) => durable.push((reply, outcome, record)),
+                Ok((prepared, outcome, record)) => accepted.push(Accepted {
+                    reply,
+                    prepared,
+                    outcome,
+                    record,
+                }),
+                Err(e) if is_disk_fault(&e) => {
+                    let _ = reply.send(Err(clone_fault(&e)));
+                    failure.get_or_insert(e);
+                }
                 Err(e) => {
                     let _ = reply.send(Err(e));
                 }
             }
         }
-        if durable.is_empty() {
-            continue;
+        if accepted.is_empty() && failure.is_none() {
+            return;
         }
-        let synced = s.db.flush().map_err(StoreError::from).and_then(|_| {
-            if s.sync {
-                s.files.sync().map_err(StoreError::from)
-            } else {
-                Ok(())
-            }
-        });
+        let synced = match failure {
+            Some(e) => Err(e),
+            None if accepted.iter().all(|a| a.record.is_none()) => Ok(()),
+            None => disk.make_durable(),
+        };
         match synced {
-            Ok(()) => {
-                debug!(commits = durable.len(), "batch durable");
-                for (reply, outcome, record) in durable {
-                    if let Some(r) = record {
-                        // No subscriber is fine.
-                        let _ = s.bus.send(r);
-                    }
-                    let _ = reply.send(Ok(outcome));
+            Ok(()) => self.publish(accepted),
+            Err(e) => {
+                error!(error = %e, commits = accepted.len(), "a batch of commits could not be made durable; refused, and the store heals before the next");
+                for a in accepted {
+                    let _ = a.reply.send(Err(clone_fault(&e)));
                 }
+                self.last_id = acked;
+                self.fault = Some(Fault::new(&e));
+                self.reset_working();
+                // Try at once, so the failed records are taken back while the disk may
+                // still take writes (a read-only remount will not).
+                drop(disk);
+                self.heal(true);
+            }
+        }
+    }
+
+    /// Prepares one commit against `working`, installs it there and writes it to sled (not
+    /// yet synced).
+    #[allow(clippy::type_complexity)]
+    fn commit_one(
+        &mut self,
+        disk: &Disk,
+        edits: &[Edit],
+        meta: CommitMeta,
+    ) -> Result<(Option<Prepared>, CommitOutcome, Option<Arc<CommitRecord>>), StoreError> {
+        let span = info_span!("store.persist", user = %meta.user, client = %meta.client, commit_id = tracing::field::Empty);
+        let _e = span.enter();
+        let time_ns = now_ns();
+        let mut prepared = self.working.prepare(edits)?;
+        if prepared.changes().is_empty() {
+            let outcome = CommitOutcome {
+                id: self.last_id,
+                time_ns,
+                changes: Vec::new(),
+            };
+            return Ok((None, outcome, None));
+        }
+        let id = self.last_id + 1;
+        span.record("commit_id", id);
+        let record = CommitRecord {
+            id,
+            time_ns,
+            meta,
+            changes: prepared.take_changes(),
+        };
+        let encoded =
+            serde_json::to_vec(&record).map_err(|e| corrupt(format!("commit {id}"), e))?;
+        if let Err(e) = self.working.install(&prepared) {
+            self.reset_working();
+            return Err(e.into());
+        }
+        // On an error `working` is ahead of the disk: the batch fails and `working` is
+        // rebuilt from `published`.
+        disk.write_commit(&record, &encoded, self.s.keep)?;
+        self.last_id = id;
+        let outcome = CommitOutcome {
+            id,
+            time_ns,
+            changes: record.changes.clone(),
+        };
+        Ok((Some(prepared), outcome, Some(Arc::new(record))))
+    }
+
+    /// A durable batch: installs every commit in `published`, then tells the daemon and
+    /// the callers.
+    fn publish(&mut self, accepted: Vec<Accepted>) {
+        {
+            let mut published = self.s.published.write().unwrap_or_else(|e| e.into_inner());
+            for p in accepted.iter().filter_map(|a| a.prepared.as_ref()) {
+                if let Err(e) = published.install(p) {
+                    // `working` holds the same durable state: copy it over.
+                    error!(error = %e, "installing a durable commit failed; copying the writer's tree");
+                    match self.working.duplicate() {
+                        Ok(t) => *published = t,
+                        Err(e) => error!(error = %e, "could not copy the writer's tree"),
+                    }
+                    break;
+                }
+            }
+        }
+        debug!(commits = accepted.len(), "batch durable");
+        for a in accepted {
+            if let Some(r) = a.record {
+                // No subscriber is fine.
+                let _ = self.s.bus.send(r);
+            }
+            let _ = a.reply.send(Ok(a.outcome));
+        }
+    }
+
+    /// Rebuilds `working` from `published` (after a failed batch).
+    fn reset_working(&mut self) {
+        let published = self.s.published.read().unwrap_or_else(|e| e.into_inner());
+        match published.duplicate() {
+            Ok(t) => self.working = t,
+            Err(e) => error!(error = %e, "could not copy the published configuration"),
+        }
+    }
+
+    /// After a disk fault: reopen sled and take back what the failed batch wrote, at most
+    /// every [`HEAL_INTERVAL`] unless `now`. Returns whether the store is healthy again.
+    fn heal(&mut self, now: bool) -> bool {
+        let Some(fault) = &mut self.fault else {
+            return true;
+        };
+        if !now && fault.last_try.elapsed() < HEAL_INTERVAL {
+            return false;
+        }
+        fault.last_try = Instant::now();
+        let result = self.reopen().and_then(|disk| {
+            let taken = disk.take_back_after(self.last_id)?;
+            disk.make_durable()?;
+            Ok((disk, taken))
+        });
+        match result {
+            Ok((disk, taken)) => {
+                *self.s.disk.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(disk));
+                info!(
+                    taken_back = taken,
+                    last_commit = self.last_id,
+                    "datastore disk usable again; commits resume"
+                );
+                self.fault = None;
+                true
             }
             Err(e) => {
-                // The in-memory tree is ahead of what is known to be on disk: refuse further
-                // writes; a restart reloads what is really there.
-                error!(error = %e, "commit could not be made durable; the store is now read-only");
-                failed = Some(e.to_string());
-                for (reply, _, _) in durable {
-                    let _ = reply.send(Err(StoreError::Failed(e.to_string())));
-                }
-            }
-        }
-    }
-    if failed.is_none() && snapshot_id != last_id && write_snapshot(&s, last_id).is_some() {
-        let _ = s.db.flush();
-    }
-}
-
-/// Commits between boot snapshots. The log keeps more than this by default, so boot replays
-/// at most this many commits on top of the snapshot.
-const SNAPSHOT_EVERY: u64 = 500;
-
-/// Saves a LYB image of the configuration as of commit `id` (flushed with the next batch,
-/// or at close; losing it only makes the next boot slower).
-fn write_snapshot(s: &Shared, id: u64) -> Option<u64> {
-    let image = s.config.read().unwrap_or_else(|e| e.into_inner()).to_lyb();
-    let image = match image {
-        Ok(i) => i,
-        Err(e) => {
-            error!(error = %e, "could not print the boot snapshot");
-            return None;
-        }
-    };
-    let mut v = Vec::with_capacity(8 + image.len());
-    v.extend_from_slice(&id_key(id));
-    v.extend_from_slice(&image);
-    match s.tree_snapshot.insert(b"tree", v) {
-        Ok(_) => {
-            debug!(commit = id, bytes = image.len(), "boot snapshot saved");
-            Some(id)
-        }
-        Err(e) => {
-            error!(error = %e, "could not save the boot snapshot");
-            None
-        }
-    }
-}
-
-/// Loads the configuration: the snapshot plus the commits after it when the log still holds
-/// them all, else every persisted leaf. Returns the tree, the snapshot's commit id (0 when
-/// there is none usable) and how it was loaded, for the log.
-fn load_config(
-    schema: &'static Schema,
-    tree_config: &sled::Tree,
-    tree_commits: &sled::Tree,
-    tree_snapshot: &sled::Tree,
-    last: u64,
-) -> Result<(ConfigTree, u64, &'static str), StoreError> {
-    if let Some(v) = tree_snapshot.get(b"tree")?
-        && v.len() >= 8
-    {
-        let mut idb = [0u8; 8];
-        idb.copy_from_slice(&v[..8]);
-        let snap = u64::from_be_bytes(idb);
-        let covered =
-            snap == last || (snap < last && tree_commits.get(id_key(snap + 1))?.is_some());
-        if snap <= last && covered {
-            match ConfigTree::from_lyb(schema, &v[8..]) {
-                Ok(mut tree) => {
-                    for kv in tree_commits.range(id_key(snap + 1)..) {
-                        let (k, v) = kv?;
-                        let rec: CommitRecord = serde_json::from_slice(&v)
-                            .map_err(|e| corrupt(format!("commit {k:?}"), e))?;
-                        tree.replay_trusted(&rec.changes)?;
+                debug!(error = %e, "datastore disk still unusable");
+                let mut f = Fault::new(&e);
+                if matches!(
+                    e,
+                    StoreError::Storage(_) | StoreError::Corrupt { .. } | StoreError::Io(_)
+                ) {
+                    // Keep what the failed batch met: the reopen's own error says less.
+                    if let Some(old) = &self.fault {
+                        f.kind = old.kind;
+                        f.message = old.message.clone();
                     }
-                    return Ok((tree, snap, "snapshot"));
                 }
-                Err(e) => {
-                    error!(error = %e, "boot snapshot unreadable; rebuilding from leaves")
-                }
+                self.fault = Some(f);
+                false
             }
         }
     }
-    let mut leaves = Vec::new();
-    for kv in tree_config.iter() {
-        let (k, v) = kv?;
-        let k = String::from_utf8(k.to_vec()).map_err(|e| corrupt("config key", e))?;
-        let v = String::from_utf8(v.to_vec()).map_err(|e| corrupt(k.clone(), e))?;
-        leaves.push((k, v));
-    }
-    let tree = ConfigTree::from_trusted_leaves(
-        schema,
-        leaves.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-    )?;
-    Ok((tree, 0, "leaves"))
-}
 
-/// Applies one change to the in-memory tree and writes it to sled (not yet synced).
-fn commit_one(
-    s: &Shared,
-    last_id: &mut u64,
-    meta: CommitMeta,
-    edit: impl FnOnce(&mut ConfigTree) -> Result<Vec<LeafChange>, ModelError>,
-) -> Result<(CommitOutcome, Option<Arc<CommitRecord>>), StoreError> {
-    let span = info_span!("store.persist", user = %meta.user, client = %meta.client, commit_id = tracing::field::Empty);
-    let _e = span.enter();
-    let time_ns = now_ns();
-    let mut tree = s.config.write().unwrap_or_else(|e| e.into_inner());
-    let changes = edit(&mut tree)?;
-    if changes.is_empty() {
-        return Ok((
-            CommitOutcome {
-                id: *last_id,
-                time_ns,
-                changes,
-            },
-            None,
-        ));
-    }
-    let id = *last_id + 1;
-    span.record("commit_id", id);
-    let record = CommitRecord {
-        id,
-        time_ns,
-        meta,
-        changes,
-    };
-    let encoded = match serde_json::to_vec(&record) {
-        Ok(e) => e,
-        Err(e) => {
-            revert(&mut tree, &record.changes);
-            return Err(corrupt(format!("commit {id}"), e));
+    /// Closes and reopens sled: after an I/O error sled 0.34 may answer every later call with
+    /// the same error, and its file lock must be released before it can be opened again.
+    fn reopen(&self) -> Result<Disk, StoreError> {
+        let old = self
+            .s
+            .disk
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(old) = old {
+            // Readers that still hold a clone finish their call first.
+            let deadline = Instant::now() + Duration::from_secs(1);
+            while Arc::strong_count(&old) > 1 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            drop(old);
         }
-    };
-    let keep = s.keep;
-    let written: Result<(), TransactionError<()>> =
-        (&s.tree_config, &s.tree_commits).transaction(|(cfg, log)| {
-            for c in &record.changes {
-                match &c.new {
-                    Some(v) => cfg.insert(c.path.as_bytes(), v.as_bytes())?,
-                    None => cfg.remove(c.path.as_bytes())?,
-                };
-            }
-            log.insert(&id_key(id), encoded.as_slice())?;
-            if id > keep {
-                log.remove(&id_key(id - keep))?;
-            }
-            Ok::<(), ConflictableTransactionError<()>>(())
-        });
-    if let Err(e) = written {
-        revert(&mut tree, &record.changes);
-        return Err(match e {
-            TransactionError::Storage(e) => StoreError::Storage(e),
-            TransactionError::Abort(()) => StoreError::Failed("transaction aborted".into()),
-        });
+        Disk::open(&self.s.dir, self.s.sync)
     }
-    *last_id = id;
-    let outcome = CommitOutcome {
-        id,
-        time_ns,
-        changes: record.changes.clone(),
-    };
-    Ok((outcome, Some(Arc::new(record))))
-}
 
-/// Puts the in-memory tree back after a storage failure.
-fn revert(tree: &mut ConfigTree, changes: &[LeafChange]) {
-    let back: Vec<LeafChange> = changes.iter().map(LeafChange::reversed).collect();
-    if let Err(e) = tree.apply_leaf_changes(&back) {
-        error!(error = %e, "could not revert the in-memory configuration");
-    }
-}
-
-/// The leaf changes that take the configuration from now back to right after commit `to`.
-fn rollback_changes(s: &Shared, to: u64, last: u64) -> Result<Vec<LeafChange>, StoreError> {
-    if to > last || (to > 0 && s.tree_commits.get(id_key(to))?.is_none()) {
-        return Err(StoreError::UnknownCommit(to));
-    }
-    // Walk back from the newest commit; the oldest `old` seen for a leaf is its value at `to`.
-    let mut target: std::collections::BTreeMap<String, (Option<String>, Option<String>)> =
-        Default::default();
-    for kv in s.tree_commits.range(id_key(to + 1)..).rev() {
-        let (k, v) = kv?;
-        let rec: CommitRecord =
-            serde_json::from_slice(&v).map_err(|e| corrupt(format!("commit {k:?}"), e))?;
-        for c in rec.changes {
-            let e = target
-                .entry(c.path.clone())
-                .or_insert((c.new.clone(), c.old.clone()));
-            e.1 = c.old;
+    /// Saves a LYB image of the published configuration as of the last durable commit
+    /// (flushed with the next batch or at close; losing it only makes the next boot slower),
+    /// and records that commit in the marker file.
+    fn snapshot(&mut self) {
+        let id = self.last_id;
+        let image = self
+            .s
+            .published
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .to_lyb();
+        let image = match image {
+            Ok(i) => i,
+            Err(e) => {
+                error!(error = %e, "could not print the boot snapshot");
+                return;
+            }
+        };
+        let mut v = Vec::with_capacity(8 + image.len());
+        v.extend_from_slice(&id_key(id));
+        v.extend_from_slice(&image);
+        let inserted = self
+            .s
+            .disk()
+            .and_then(|disk| disk.snapshot.insert(b"tree", v).map_err(StoreError::from));
+        match inserted {
+            Ok(_) => {
+                debug!(commit = id, bytes = image.len(), "boot snapshot saved");
+                self.snapshot_id = id;
+            }
+            Err(e) => {
+                error!(error = %e, "could not save the boot snapshot");
+                return;
+            }
+        }
+        if let Err(e) = self.marker.write(id) {
+            warn!(error = %e, "could not record the last durable commit");
         }
     }
-    if to == 0 && s.tree_commits.get(id_key(1))?.is_none() {
-        // The log no longer reaches back to the empty datastore.
-        return Err(StoreError::UnknownCommit(to));
+
+    /// The edits that take the configuration from now back to right after commit `to`.
+    fn rollback_edits(&self, disk: &Disk, to: u64) -> Result<Vec<Edit>, StoreError> {
+        let last = self.last_id;
+        if to > last || (to > 0 && disk.record(to)?.is_none()) {
+            return Err(StoreError::UnknownCommit(to));
+        }
+        if to == 0 && last > 0 && disk.record(1)?.is_none() {
+            // The log no longer reaches back to the empty datastore.
+            return Err(StoreError::UnknownCommit(to));
+        }
+        // Walk back from the newest commit; the oldest `old` seen for a leaf is its value at
+        // `to`.
+        let mut target: std::collections::BTreeMap<String, (Option<String>, Option<String>)> =
+            Default::default();
+        for kv in disk.commits.range(id_key(to + 1)..).rev() {
+            let (k, v) = kv?;
+            let rec: CommitRecord =
+                serde_json::from_slice(&v).map_err(|e| corrupt(format!("commit {k:?}"), e))?;
+            for c in rec.changes {
+                let e = target
+                    .entry(c.path.clone())
+                    .or_insert((c.new.clone(), c.old.clone()));
+                e.1 = c.old;
+            }
+        }
+        let changes: Vec<LeafChange> = target
+            .into_iter()
+            .filter(|(_, (now, then))| now != then)
+            .map(|(path, (now, then))| LeafChange {
+                path,
+                old: now,
+                new: then,
+            })
+            .collect();
+        Ok(self.working.edits_for_changes(&changes)?)
     }
-    Ok(target
-        .into_iter()
-        .filter(|(_, (now, then))| now != then)
-        .map(|(path, (now, then))| LeafChange {
-            path,
-            old: now,
-            new: then,
-        })
-        .collect())
+}
+
+/// Whether an error means the disk, not the request, is at fault.
+fn is_disk_fault(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::NoSpace(_) | StoreError::Unavailable(_) | StoreError::Storage(_)
+    )
+}
+
+/// The same disk error again, for every commit of a failed batch.
+fn clone_fault(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::NoSpace(m) => StoreError::NoSpace(m.clone()),
+        other => StoreError::Unavailable(other.to_string()),
+    }
 }

@@ -31,10 +31,10 @@ pub enum LogFormat {
 #[command(name = "tetherd", version, about)]
 pub struct Flags {
     /// TOML file with any of these settings as keys (flags override it).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
     /// Where the datastore lives [default: ./tether-data].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     pub data_dir: Option<PathBuf>,
     /// gNMI listen address [default: 127.0.0.1:57400]. Port 0 picks a free port (logged).
     #[arg(long, value_name = "ADDR:PORT")]
@@ -55,7 +55,7 @@ pub struct Flags {
     #[arg(long, value_name = "FILE")]
     pub users: Option<PathBuf>,
     /// Dataplane [default: sim].
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, global = true)]
     pub dataplane: Option<DataplaneKind>,
     /// OpenTelemetry OTLP/gRPC endpoint for traces.
     #[arg(long, value_name = "URL")]
@@ -67,6 +67,23 @@ pub struct Flags {
     /// RESOURCE_EXHAUSTED [default: 1024].
     #[arg(long, value_name = "N")]
     pub subscriber_queue: Option<usize>,
+    /// Instead of serving: a maintenance command.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Maintenance commands, run instead of the daemon.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Verify the datastore in --data-dir offline, as boot does (full validation, snapshot
+    /// and commit log against the leaf table, no lost acknowledged commits); exit 0 when it
+    /// is sound, 1 with what is wrong otherwise. The daemon must not be running on it.
+    Check {
+        /// Repair a datastore that fails the check: keep the configuration of the last
+        /// good commit (snapshot and log, else the leaf table) and rewrite the rest to match.
+        #[arg(long)]
+        restore: bool,
+    },
 }
 
 /// The config file: the same keys as the flags, kebab-case.

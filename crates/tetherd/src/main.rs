@@ -1,6 +1,7 @@
 //! `tetherd`, the Tether daemon: reads its settings, opens the datastore, serves gNMI (and
 //! gRPC reflection) on one port, and drains on SIGTERM/SIGINT.
 
+mod check;
 mod config;
 mod guard;
 mod logging;
@@ -12,6 +13,9 @@ use crate::config::{Flags, Settings};
 
 fn main() -> std::process::ExitCode {
     let flags = Flags::parse();
+    if let Some(config::Command::Check { restore }) = flags.command.clone() {
+        return check::run(flags, restore);
+    }
     let settings = match Settings::resolve(flags) {
         Ok(s) => s,
         Err(e) => {
