@@ -39,6 +39,9 @@ pub(crate) struct Dependencies {
     /// Schema nodes with a prunable list beneath them: the candidate copy walks these node by
     /// node and copies everything else in one call.
     above_prunable: HashSet<usize>,
+    /// Schema nodes whose every data child is a prunable list (an `entries` container): the
+    /// candidate copy visits only the entries the footprint names, not every entry.
+    only_prunable: HashSet<usize>,
     /// Module → the other modules whose data its expressions read.
     reads: BTreeMap<String, BTreeSet<String>>,
     /// Modules validated (and compared) whole on every change: `when`, `choice`.
@@ -154,7 +157,19 @@ impl Dependencies {
                 }
             }
         }
+        let parents: HashSet<usize> = d.above_prunable.clone();
+        for parent in parents {
+            let children = ffi::schema_data_children(parent as SchemaPtr);
+            if !children.is_empty() && children.iter().all(|c| d.is_prunable(*c)) {
+                d.only_prunable.insert(parent);
+            }
+        }
         d
+    }
+
+    /// Whether every data child of this schema node is a prunable list.
+    pub(crate) fn has_only_prunable_children(&self, node: SchemaPtr) -> bool {
+        self.only_prunable.contains(&(node as usize))
     }
 
     /// Whether untouched entries of this list may be left out of validation.

@@ -301,6 +301,29 @@ pub(crate) fn list_is_plain(node: SchemaPtr) -> bool {
     l.uniques.is_null() && l.min == 0 && l.max == u32::MAX
 }
 
+/// The data children of a compiled schema node: its children, with `choice` and `case`
+/// looked through.
+pub(crate) fn schema_data_children(node: SchemaPtr) -> Vec<SchemaPtr> {
+    fn walk(first: SchemaPtr, out: &mut Vec<SchemaPtr>) {
+        let mut c = first;
+        while !c.is_null() {
+            let (kind, _) = schema_kind(c);
+            if kind == ly::LYS_CHOICE || kind == ly::LYS_CASE {
+                // SAFETY: a compiled node of the static context.
+                walk(unsafe { ly::lysc_node_child(c) }, out);
+            } else {
+                out.push(c);
+            }
+            // SAFETY: as above; `next` is null after the last sibling.
+            c = unsafe { (*c).next };
+        }
+    }
+    let mut out = Vec::new();
+    // SAFETY: as above.
+    walk(unsafe { ly::lysc_node_child(node) }, &mut out);
+    out
+}
+
 /// The name of the module a compiled schema node belongs to.
 pub(crate) fn schema_module_name(node: SchemaPtr) -> Option<String> {
     // SAFETY: compiled nodes and their modules live as long as the static context.

@@ -14,7 +14,7 @@
 //! (a full copy, every module validated, every leaf compared): the oracle of the
 //! differential tests.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use yang3::data::{DataNodeRef, DataTree};
 
@@ -61,9 +61,29 @@ impl Prepared {
 /// but its other children may be pruned), `targets` are replaced or merged into (copied
 /// whole). Node addresses.
 #[derive(Default)]
-struct Footprint {
+struct Footprint<'a> {
     keep: HashSet<usize>,
     targets: HashSet<usize>,
+    /// Parent address → its children in `keep` or `targets`, so that a parent whose children
+    /// are all prunable entries is copied without visiting each entry.
+    children: HashMap<usize, Vec<DataNodeRef<'a>>>,
+}
+
+impl<'a> Footprint<'a> {
+    fn add(&mut self, node: &DataNodeRef<'a>, target: bool) {
+        let addr = node.as_raw() as usize;
+        let new = if target {
+            self.targets.insert(addr)
+        } else {
+            self.keep.insert(addr)
+        };
+        if new && let Some(p) = node.ancestors().next() {
+            self.children
+                .entry(p.as_raw() as usize)
+                .or_default()
+                .push(node.clone());
+        }
+    }
 }
 
 impl ConfigTree {
@@ -231,13 +251,13 @@ impl ConfigTree {
     }
 
     /// The nodes of this tree the edits reach.
-    fn footprint(&self, edits: &[Edit]) -> Footprint {
+    fn footprint(&self, edits: &[Edit]) -> Footprint<'_> {
         let mut f = Footprint::default();
         for e in edits {
             let t = normalize_root(&e.path);
             if t == "/" {
                 for n in self.nodes_at("/") {
-                    f.targets.insert(n.as_raw() as usize);
+                    f.add(&n, true);
                 }
                 continue;
             }
@@ -249,12 +269,7 @@ impl ConfigTree {
                 // is never wrong, only slower.
                 let many = nodes.len() > 1;
                 for n in &nodes {
-                    let addr = n.as_raw() as usize;
-                    if last || many {
-                        f.targets.insert(addr);
-                    } else {
-                        f.keep.insert(addr);
-                    }
+                    f.add(n, last || many);
                 }
                 if nodes.is_empty() || many {
                     break;
@@ -301,6 +316,18 @@ impl ConfigTree {
         let dup = ffi::dup_node(raw, parent, whole)
             .ok_or_else(|| ModelError::Internal("candidate: copying a node failed".into()))?;
         if whole {
+            return Ok(dup);
+        }
+        if deps.has_only_prunable_children(ffi::data_schema(node)) {
+            // Only the entries the edits reach; the others are not even visited.
+            for child in footprint
+                .children
+                .get(&(raw as usize))
+                .into_iter()
+                .flatten()
+            {
+                self.copy_pruned(child, Some(dup), footprint)?;
+            }
             return Ok(dup);
         }
         for child in node.children() {
