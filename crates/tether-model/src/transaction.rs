@@ -72,12 +72,14 @@ struct Footprint<'a> {
 impl<'a> Footprint<'a> {
     fn add(&mut self, node: &DataNodeRef<'a>, target: bool) {
         let addr = node.as_raw() as usize;
-        let new = if target {
-            self.targets.insert(addr)
+        // Listed once under its parent, however many edits reach it and how.
+        let listed = self.keep.contains(&addr) || self.targets.contains(&addr);
+        if target {
+            self.targets.insert(addr);
         } else {
-            self.keep.insert(addr)
-        };
-        if new && let Some(p) = node.ancestors().next() {
+            self.keep.insert(addr);
+        }
+        if !listed && let Some(p) = node.ancestors().next() {
             self.children
                 .entry(p.as_raw() as usize)
                 .or_default()

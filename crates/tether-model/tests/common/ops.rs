@@ -217,8 +217,13 @@ pub fn random_edit(r: &mut Rng) -> Edit {
     }
 }
 
-/// One transaction: one to three edits.
+/// One transaction: mostly one to three edits, sometimes a dozen (several edits then reach
+/// the same entries by different paths, as a rollback's do).
 pub fn random_transaction(r: &mut Rng) -> Vec<Edit> {
-    let n = 1 + r.below(3);
+    let n = if r.chance(10) {
+        4 + r.below(10)
+    } else {
+        1 + r.below(3)
+    };
     (0..n).map(|_| random_edit(r)).collect()
 }
