@@ -32,3 +32,13 @@ impl DataFiles {
         self.db.sync_data()
     }
 }
+
+/// Drops the page cache of sled's data file, so that reopening it after a failed writeback
+/// reads what is on the disk, not pages the kernel could not write (measured: without this,
+/// an ext2 volume that ran out of blocks reopened with a commit the disk did not hold and was
+/// corrupt after a remount). Best effort: a failure only makes the reopen less sure.
+pub(crate) fn drop_page_cache(dir: &Path) {
+    if let Ok(f) = File::open(dir.join("db")) {
+        let _ = rustix::fs::fadvise(&f, 0, None, rustix::fs::Advice::DontNeed);
+    }
+}

@@ -533,8 +533,17 @@ impl Writer {
             return false;
         }
         fault.last_try = Instant::now();
+        let acked = self.last_id;
         let result = self.reopen().and_then(|disk| {
-            let taken = disk.take_back_after(self.last_id)?;
+            let on_disk = disk.last_commit_id()?;
+            if on_disk < acked {
+                // The device lost what it had acknowledged: never write over that silently.
+                return Err(StoreError::Unavailable(format!(
+                    "the disk lost acknowledged commits (its log ends at {on_disk}, {acked} \
+                     were acknowledged); stop tetherd and run `tetherd check`"
+                )));
+            }
+            let taken = disk.take_back_after(acked)?;
             disk.make_durable()?;
             Ok((disk, taken))
         });
@@ -585,6 +594,7 @@ impl Writer {
             }
             drop(old);
         }
+        crate::durable::drop_page_cache(&self.s.dir);
         Disk::open(&self.s.dir, self.s.sync)
     }
 
