@@ -24,7 +24,7 @@ pub(crate) struct Loaded {
     pub(crate) snapshot_id: u64,
     /// The newest commit in the log.
     pub(crate) last_id: u64,
-    /// "snapshot" or "leaves".
+    /// "snapshot" or "leaf table".
     pub(crate) how: &'static str,
 }
 
@@ -35,7 +35,7 @@ pub struct CheckReport {
     pub last_commit: u64,
     /// Explicitly set leaves in the configuration.
     pub leaves: usize,
-    /// Where the configuration was rebuilt from ("snapshot" or "leaves").
+    /// Where the configuration was rebuilt from ("snapshot" or "leaf table").
     pub loaded_from: &'static str,
     /// What `restore` changed (empty for a plain check).
     pub repairs: Vec<String>,
@@ -82,10 +82,10 @@ pub(crate) fn load(
     }
     let (mut tree, snapshot_id, how) = match from_snapshot(schema, disk, last) {
         Ok(Some((t, id))) => (t, id, "snapshot"),
-        Ok(None) => (from_table(schema, &table)?, 0, "leaves"),
+        Ok(None) => (from_table(schema, &table)?, 0, "leaf table"),
         Err(e) => {
             warn!(error = %e, "boot snapshot unusable; rebuilding from the leaf table");
-            (from_table(schema, &table)?, 0, "leaves")
+            (from_table(schema, &table)?, 0, "leaf table")
         }
     };
     tree.validate_all().map_err(|e| {
@@ -218,7 +218,7 @@ pub(crate) fn check(
                 .and_then(|(mut t, _)| t.validate_all().is_ok().then_some(t));
             let (tree, from) = match via_snapshot {
                 Some(t) => (t, "snapshot"),
-                None => (from_table(schema, &table)?, "leaves"),
+                None => (from_table(schema, &table)?, "leaf table"),
             };
             let leaves = tree.leaves();
             if leaves != table {
@@ -231,7 +231,7 @@ pub(crate) fn check(
                     leaves.len()
                 ));
             }
-            if from == "leaves" && disk.snapshot.remove(b"tree")?.is_some() {
+            if from == "leaf table" && disk.snapshot.remove(b"tree")?.is_some() {
                 repairs.push("removed the boot snapshot".into());
             }
             disk.make_durable()?;
