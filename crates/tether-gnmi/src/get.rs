@@ -128,9 +128,4 @@ pub(crate) fn paths_field(paths: &[ResolvedPath]) -> String {
 }
 
 /// Nanoseconds since the Unix epoch.
-pub(crate) fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+pub(crate) use tether_syntax::time::wall_clock_ns_i64 as now_ns;

@@ -11,6 +11,8 @@ use std::collections::HashMap;
 
 use tether_model::Schema;
 use tether_proto::gnmi::{Path, PathElem};
+use tether_syntax::data_path::quote;
+pub(crate) use tether_syntax::data_path::{Segment, key_text, parse as parse_data_path};
 use yang3::schema::{SchemaNode, SchemaNodeKind};
 
 use crate::error::GnmiError;
@@ -206,88 +208,6 @@ impl std::fmt::Display for ResolvedPath {
         }
         Ok(())
     }
-}
-
-/// Quotes a key value for a libyang path predicate.
-fn quote(v: &str) -> String {
-    if !v.contains('\'') {
-        format!("'{v}'")
-    } else {
-        format!("\"{v}\"")
-    }
-}
-
-/// One segment of a libyang data path: (module if qualified, name, keys), borrowed from
-/// the path text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Segment<'a> {
-    pub module: Option<&'a str>,
-    pub name: &'a str,
-    pub keys: Vec<(&'a str, &'a str)>,
-}
-
-impl Segment<'_> {
-    /// The key predicates as one lookup key (`k\0v\0...`), in path order; empty without
-    /// keys.
-    pub fn key_text(&self) -> String {
-        key_text(self.keys.iter().map(|(k, v)| (*k, *v)))
-    }
-}
-
-/// Keys as one lookup key, the same for a data path segment and a resolved step.
-pub(crate) fn key_text<'k>(keys: impl Iterator<Item = (&'k str, &'k str)>) -> String {
-    let mut out = String::new();
-    for (k, v) in keys {
-        out.push_str(k);
-        out.push('\0');
-        out.push_str(v);
-        out.push('\0');
-    }
-    out
-}
-
-/// Splits a libyang data path into segments without copying it.
-pub(crate) fn parse_data_path(p: &str) -> Vec<Segment<'_>> {
-    tether_model::path::segments(p)
-        .into_iter()
-        .map(|seg| {
-            let (full, preds) = match seg.find('[') {
-                Some(i) => (&seg[..i], &seg[i..]),
-                None => (seg, ""),
-            };
-            let (module, name) = match full.split_once(':') {
-                Some((m, n)) => (Some(m), n),
-                None => (None, full),
-            };
-            Segment {
-                module,
-                name,
-                keys: predicates(preds),
-            }
-        })
-        .collect()
-}
-
-/// `[k='v'][k2="v2"]` as (name, value) pairs (libyang quotes with `'`, or `"` when the value
-/// holds a `'`).
-fn predicates(mut rest: &str) -> Vec<(&str, &str)> {
-    let mut out = Vec::new();
-    while let Some(r) = rest.strip_prefix('[') {
-        let Some(eq) = r.find('=') else { break };
-        let name = r[..eq].trim();
-        let after = r[eq + 1..].trim_start();
-        let Some(q) = after.chars().next() else { break };
-        if q != '\'' && q != '"' {
-            break;
-        }
-        let Some(end) = after[1..].find(q) else { break };
-        out.push((name, &after[1..1 + end]));
-        rest = after[1 + end + 1..]
-            .trim_start()
-            .strip_prefix(']')
-            .unwrap_or("");
-    }
-    out
 }
 
 /// Whether `steps` name the node at `segs` or one of its ancestors (or, with

@@ -74,7 +74,7 @@ impl LeafTypes {
     }
 
     fn kind(&mut self, data_path: &str) -> Kind {
-        let schema_path = tether_model::path::schema_path(data_path);
+        let schema_path = tether_syntax::data_path::schema_path(data_path);
         if let Some(k) = self.kinds.get(&schema_path) {
             return *k;
         }

@@ -1,169 +1,54 @@
 //! gNMI paths as an engineer types them (`/tether-link-state:link-state/groups/group[id=1]`)
-//! and back.
-//!
-//! Accepted forms, as gnmic and pygnmi write them: `/a/b[k=v]/c`, with or without the leading
-//! `/`, module-qualified first element (`/tether-link-state:link-state`) or a bare one
-//! (`/link-state`), an `origin:` before the path (`tether-link-state:/link-state`), several keys
-//! (`[a=1][b=2]`), `/` inside key values (`interface[name=Gi1/1]`) and `\]`, `\\` escapes in key
-//! values. Wildcards `*` and `...` are passed through as element names.
-
-use std::collections::HashMap;
+//! and back: the grammar is `tether_syntax::text_path` (the forms gnmic and pygnmi write);
+//! this module converts to and from the protobuf `Path`.
 
 use tether_proto::gnmi::{Path, PathElem};
-use thiserror::Error;
+use tether_syntax::text_path::{self, TextElem, TextPath};
 
-/// Why a path string is not a usable gNMI path.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("path {path:?}: {why}")]
-pub struct PathError {
-    pub path: String,
-    pub why: String,
-}
+pub use tether_syntax::text_path::PathError;
 
 /// Parses a path string into a gNMI `Path`.
 pub fn parse(text: &str) -> Result<Path, PathError> {
-    let err = |why: &str| PathError {
-        path: text.to_string(),
-        why: why.to_string(),
-    };
-    let (origin, rest) = split_origin(text);
-    let mut elems = Vec::new();
-    let mut chars = rest.chars().peekable();
-    // Skip one leading '/'.
-    if chars.peek() == Some(&'/') {
-        chars.next();
-    }
-    let mut name = String::new();
-    let mut keys: HashMap<String, String> = HashMap::new();
-    let finish = |name: &mut String,
-                  keys: &mut HashMap<String, String>,
-                  elems: &mut Vec<PathElem>|
-     -> Result<(), PathError> {
-        if name.is_empty() {
-            if keys.is_empty() {
-                return Ok(());
-            }
-            return Err(err("keys without an element name"));
-        }
-        elems.push(PathElem {
-            name: std::mem::take(name),
-            key: std::mem::take(keys),
-        });
-        Ok(())
-    };
-    while let Some(c) = chars.next() {
-        match c {
-            '/' => {
-                if name.is_empty() {
-                    return Err(err("empty element (two '/' in a row)"));
-                }
-                finish(&mut name, &mut keys, &mut elems)?;
-            }
-            '[' => {
-                if name.is_empty() {
-                    return Err(err("'[' before an element name"));
-                }
-                let mut key = String::new();
-                loop {
-                    match chars.next() {
-                        Some('=') => break,
-                        Some(']') | None => return Err(err("key without '=value'")),
-                        Some(k) => key.push(k),
-                    }
-                }
-                let mut value = String::new();
-                loop {
-                    match chars.next() {
-                        Some('\\') => match chars.next() {
-                            Some(e) => value.push(e),
-                            None => return Err(err("'\\' at the end")),
-                        },
-                        Some(']') => break,
-                        Some(v) => value.push(v),
-                        None => return Err(err("unclosed '['")),
-                    }
-                }
-                let key = key.trim().to_string();
-                if key.is_empty() {
-                    return Err(err("empty key name"));
-                }
-                keys.insert(key, value);
-                // After a key, either another key, a '/', or the end.
-                if let Some(&next) = chars.peek()
-                    && next != '['
-                    && next != '/'
-                {
-                    return Err(err("text after ']' (expected '[', '/' or the end)"));
-                }
-            }
-            ']' => return Err(err("']' without '['")),
-            c if c.is_whitespace() && name.is_empty() => {}
-            c => {
-                if !keys.is_empty() {
-                    return Err(err("text after ']'"));
-                }
-                name.push(c);
-            }
-        }
-    }
-    finish(&mut name, &mut keys, &mut elems)?;
+    let p = text_path::parse(text)?;
     Ok(Path {
-        origin: origin.to_string(),
-        elem: elems,
+        origin: p.origin,
+        elem: p
+            .elems
+            .into_iter()
+            .map(|e| PathElem {
+                name: e.name,
+                key: e.keys.into_iter().collect(),
+            })
+            .collect(),
         ..Default::default()
     })
 }
 
-/// `origin:/path` → (`origin`, `/path`). A module-qualified first element
-/// (`/tether-link-state:link-state`) is not an origin: the origin form has `:` right before the
-/// first `/`.
-fn split_origin(text: &str) -> (&str, &str) {
-    if text.starts_with('/') {
-        return ("", text);
-    }
-    match text.find(":/") {
-        Some(i) if !text[..i].contains(['/', '[']) => (&text[..i], &text[i + 1..]),
-        _ => ("", text),
-    }
-}
-
-/// A gNMI path as text, keys sorted by name, `]` and `\` in key values escaped.
+/// A gNMI path as text, keys sorted by name, `]` and `\` in key values escaped. Paths from
+/// gNMI < 0.4 servers (the deprecated `element` strings) print as elements without keys.
 pub fn format(path: &Path) -> String {
-    let mut out = String::new();
-    if !path.origin.is_empty() {
-        out.push_str(&path.origin);
-        out.push(':');
-    }
     #[allow(deprecated)]
-    if path.elem.is_empty() && !path.element.is_empty() {
-        for e in &path.element {
-            out.push('/');
-            out.push_str(e);
-        }
-        return out;
-    }
-    for e in &path.elem {
-        out.push('/');
-        out.push_str(&e.name);
-        let mut keys: Vec<(&String, &String)> = e.key.iter().collect();
-        keys.sort();
-        for (k, v) in keys {
-            out.push('[');
-            out.push_str(k);
-            out.push('=');
-            for c in v.chars() {
-                if c == ']' || c == '\\' {
-                    out.push('\\');
-                }
-                out.push(c);
-            }
-            out.push(']');
-        }
-    }
-    if out.is_empty() || out.ends_with(':') {
-        out.push('/');
-    }
-    out
+    let elems = if path.elem.is_empty() && !path.element.is_empty() {
+        path.element
+            .iter()
+            .map(|name| TextElem {
+                name: name.clone(),
+                ..Default::default()
+            })
+            .collect()
+    } else {
+        path.elem
+            .iter()
+            .map(|e| TextElem {
+                name: e.name.clone(),
+                keys: e.key.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            })
+            .collect()
+    };
+    text_path::format(&TextPath {
+        origin: path.origin.clone(),
+        elems,
+    })
 }
 
 /// A notification's prefix joined with one of its update paths.
@@ -185,98 +70,28 @@ mod tests {
 
     use super::*;
 
-    fn elem(name: &str, keys: &[(&str, &str)]) -> PathElem {
-        PathElem {
-            name: name.into(),
-            key: keys
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        }
+    #[test]
+    fn converts_both_ways() {
+        let p = parse("tether-link-state:/link-state/groups/group[id=1]").unwrap();
+        assert_eq!(p.origin, "tether-link-state");
+        assert_eq!(p.elem.len(), 3);
+        assert_eq!(p.elem[2].key.get("id").map(String::as_str), Some("1"));
+        assert_eq!(
+            format(&p),
+            "tether-link-state:/link-state/groups/group[id=1]"
+        );
+        assert!(parse("/a//b").is_err());
     }
 
     #[test]
-    fn parses_the_forms_clients_write() {
-        let cases: Vec<(&str, &str, Vec<PathElem>)> = vec![
-            ("/", "", vec![]),
-            ("", "", vec![]),
-            (
-                "/tether-link-state:link-state",
-                "",
-                vec![elem("tether-link-state:link-state", &[])],
-            ),
-            ("link-state", "", vec![elem("link-state", &[])]),
-            (
-                "tether-link-state:/link-state/groups",
-                "tether-link-state",
-                vec![elem("link-state", &[]), elem("groups", &[])],
-            ),
-            (
-                "/link-state/groups/group[id=1]/config",
-                "",
-                vec![
-                    elem("link-state", &[]),
-                    elem("groups", &[]),
-                    elem("group", &[("id", "1")]),
-                    elem("config", &[]),
-                ],
-            ),
-            (
-                "/interfaces/interface[name=Gi1/1]/state",
-                "",
-                vec![
-                    elem("interfaces", &[]),
-                    elem("interface", &[("name", "Gi1/1")]),
-                    elem("state", &[]),
-                ],
-            ),
-            (
-                "/a/b[x=1][y=a\\]b]/c/",
-                "",
-                vec![
-                    elem("a", &[]),
-                    elem("b", &[("x", "1"), ("y", "a]b")]),
-                    elem("c", &[]),
-                ],
-            ),
-            (
-                "/link-state/*/group[id=*]/...",
-                "",
-                vec![
-                    elem("link-state", &[]),
-                    elem("*", &[]),
-                    elem("group", &[("id", "*")]),
-                    elem("...", &[]),
-                ],
-            ),
-        ];
-        for (text, origin, elems) in cases {
-            let p = parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
-            assert_eq!(p.origin, origin, "{text}");
-            assert_eq!(p.elem, elems, "{text}");
-        }
-    }
-
-    #[test]
-    fn refuses_malformed_paths() {
-        for text in [
-            "/a//b", "/a[k]", "/a[k=1", "/a]", "/[k=1]", "/a[=1]", "/a[k=1]x", "/a[k=v\\",
-        ] {
-            assert!(parse(text).is_err(), "{text} should be refused");
-        }
-    }
-
-    #[test]
-    fn formats_back_what_it_parses() {
-        for text in [
-            "/",
-            "/tether-link-state:link-state/groups/group[id=1]/config",
-            "/interfaces/interface[name=Gi1/1]",
-            "/a/b[x=1][y=a\\]b]",
-            "tether-link-state:/link-state",
-        ] {
-            assert_eq!(format(&parse(text).unwrap()), text);
-        }
+    #[allow(deprecated)]
+    fn formats_deprecated_elements() {
+        let p = Path {
+            element: vec!["link-state".into(), "groups".into()],
+            ..Default::default()
+        };
+        assert_eq!(format(&p), "/link-state/groups");
+        assert_eq!(format(&Path::default()), "/");
     }
 
     #[test]
