@@ -1,9 +1,19 @@
 //! Data paths of the state leaves the worker writes (libyang syntax, module-qualified at the top).
+//!
+//! Every node name comes from the schema paths `tether-model` generates from the YANG, never from
+//! a string typed here: a renamed leaf or container breaks the build instead of silently
+//! publishing state no client can ask for. A generated constant is a *schema* path (no keys);
+//! a data path puts a key predicate after each list, so a path is built from the data path of a
+//! list entry ([`interface`], [`group()`], …) and the part of a generated schema path below that
+//! list ([`under`]).
 
 use tether_lst::{GroupId, Role};
 use tether_model::tether_conntrack_bypass::bypass;
 use tether_model::tether_interfaces::interfaces;
 use tether_model::tether_link_state::link_state;
+
+use bypass::access_lists::access_list;
+use link_state::groups::group;
 
 /// A list-key predicate value, quoted so any name is safe (`'` inside → `"` quotes).
 fn quote(value: &str) -> String {
@@ -14,6 +24,21 @@ fn quote(value: &str) -> String {
     }
 }
 
+/// The part of the schema path `node` below the schema path `ancestor` (`/a/b`, `/a/b/c/d` →
+/// `/c/d`). Both are generated constants, so a mismatch is a bug of this crate, caught by the
+/// test that resolves every written path in the schema.
+fn below(ancestor: &'static str, node: &'static str) -> &'static str {
+    debug_assert!(node.starts_with(ancestor), "{node} is not below {ancestor}");
+    node.strip_prefix(ancestor).unwrap_or(node)
+}
+
+/// The data path of the schema node `node` inside the list entry `entry`, whose list has the
+/// schema path `list`: `under(&interface("Gi1/1"), interface::PATH, State::OPER_STATUS)` is
+/// `/tether-interfaces:interfaces/interface[name='Gi1/1']/state/oper-status`.
+pub fn under(entry: &str, list: &'static str, node: &'static str) -> String {
+    format!("{entry}{}", below(list, node))
+}
+
 /// `/tether-interfaces:interfaces/interface[name='X']`
 pub fn interface(name: &str) -> String {
     format!("{}[name={}]", interfaces::interface::PATH, quote(name))
@@ -21,18 +46,23 @@ pub fn interface(name: &str) -> String {
 
 /// `/tether-link-state:link-state/groups/group[id='N']`
 pub fn group(id: GroupId) -> String {
-    format!("{}[id='{id}']", link_state::groups::group::PATH,)
+    format!("{}[id='{id}']", group::PATH)
+}
+
+/// The schema path of a group's member list on `role`'s side.
+pub fn member_list(role: Role) -> &'static str {
+    match role {
+        Role::Upstream => group::upstream::interfaces::interface::PATH,
+        Role::Downstream => group::downstream::interfaces::interface::PATH,
+    }
 }
 
 /// `.../group[id='N']/{upstream,downstream}/interfaces/interface[name='X']`
 pub fn member(id: GroupId, role: Role, name: &str) -> String {
-    let side = match role {
-        Role::Upstream => "upstream",
-        Role::Downstream => "downstream",
-    };
     format!(
-        "{}/{side}/interfaces/interface[name={}]",
+        "{}{}[name={}]",
         group(id),
+        below(group::PATH, member_list(role)),
         quote(name)
     )
 }
@@ -40,18 +70,21 @@ pub fn member(id: GroupId, role: Role, name: &str) -> String {
 /// `/tether-conntrack-bypass:bypass/access-lists/access-list[name='A']/entries/entry[sequence='S']`
 pub fn acl_entry(acl: &str, sequence: u32) -> String {
     format!(
-        "{}[name={}]/entries/entry[sequence='{sequence}']",
-        bypass::access_lists::access_list::PATH,
-        quote(acl)
+        "{}[name={}]{}[sequence='{sequence}']",
+        access_list::PATH,
+        quote(acl),
+        below(access_list::PATH, access_list::entries::entry::PATH)
     )
 }
 
 /// `/tether-conntrack-bypass:bypass/policies/policy[name='P']/classes/class[name='C']`
 pub fn policy_class(policy: &str, class: &str) -> String {
+    use bypass::policies::policy;
     format!(
-        "{}[name={}]/classes/class[name={}]",
-        bypass::policies::policy::PATH,
+        "{}[name={}]{}[name={}]",
+        policy::PATH,
         quote(policy),
+        below(policy::PATH, policy::classes::class::PATH),
         quote(class)
     )
 }
@@ -96,12 +129,28 @@ mod tests {
             "/tether-link-state:link-state/groups/group[id='1']/downstream/interfaces/interface[name='Gi1/1']"
         );
         assert_eq!(
+            member(2, Role::Upstream, "Po11"),
+            "/tether-link-state:link-state/groups/group[id='2']/upstream/interfaces/interface[name='Po11']"
+        );
+        assert_eq!(
             acl_entry("StatelessTraffic", 10),
             "/tether-conntrack-bypass:bypass/access-lists/access-list[name='StatelessTraffic']/entries/entry[sequence='10']"
         );
         assert_eq!(
+            policy_class("MPLS-policy", "tcp_bypass"),
+            "/tether-conntrack-bypass:bypass/policies/policy[name='MPLS-policy']/classes/class[name='tcp_bypass']"
+        );
+        assert_eq!(
             interface("it's"),
             "/tether-interfaces:interfaces/interface[name=\"it's\"]"
+        );
+        assert_eq!(
+            under(
+                &interface("Gi1/1"),
+                interfaces::interface::PATH,
+                interfaces::interface::state::State::OPER_STATUS
+            ),
+            "/tether-interfaces:interfaces/interface[name='Gi1/1']/state/oper-status"
         );
     }
 }

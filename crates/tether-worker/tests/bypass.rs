@@ -113,6 +113,7 @@ async fn asymmetric_flows_pass_with_bypass_only_where_configured() {
     let r = rig.sim.inject(&from_dc("MPLS", 40004, TcpFlags::ACK));
     assert!(!r.passed());
     assert_eq!(r.reason, VerdictReason::NoConnection);
+    rig.assert_state_in_schema();
 
     rig.stop();
 }

@@ -127,6 +127,7 @@ async fn cutting_po11_disables_all_40_and_restoring_it_enables_them() {
             .expect("scan")
             .is_empty()
     );
+    rig.assert_state_in_schema();
 }
 
 #[tokio::test]

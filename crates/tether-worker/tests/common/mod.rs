@@ -85,6 +85,29 @@ impl Rig {
     pub fn leaf(&self, path: &str) -> Option<String> {
         self.state.get(path).map(|l| l.value)
     }
+
+    /// Every leaf the worker has published names a state node of the schema: the end-to-end
+    /// counterpart of the unit test of each state writer.
+    pub fn assert_state_in_schema(&self) {
+        let leaves = self.state.under("/");
+        assert!(!leaves.is_empty(), "the worker published nothing");
+        let wrong: Vec<String> = leaves
+            .iter()
+            .map(|(path, _)| path)
+            .filter(|path| {
+                let found = schema()
+                    .context()
+                    .find_path(&tether_model::path::schema_path(path))
+                    .is_ok_and(|node| node.is_state() && !node.is_config());
+                if !found {
+                    schema().clear_errors();
+                }
+                !found
+            })
+            .cloned()
+            .collect();
+        assert!(wrong.is_empty(), "state outside the schema: {wrong:#?}");
+    }
 }
 
 impl Drop for Rig {

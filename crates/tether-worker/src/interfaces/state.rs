@@ -3,14 +3,19 @@
 
 use tether_dataplane::InterfaceStatus;
 use tether_lst::GroupId;
+use tether_model::tether_interfaces::interfaces::interface::{self, state};
 use tether_telemetry::StateBatch;
 
 use crate::paths;
 use crate::time::date_and_time;
 
+use state::State;
+use state::counters::Counters;
+
 /// The ON_CHANGE leaves of one interface. `disabled_by_group`: the group Tether disabled it for.
 pub fn status(s: &InterfaceStatus, disabled_by_group: Option<GroupId>, out: &mut StateBatch) {
-    let base = format!("{}/state", paths::interface(&s.name));
+    let entry = paths::interface(&s.name);
+    let leaf = |node: &'static str| paths::under(&entry, interface::PATH, node);
     let oper = if s.oper_up {
         "up"
     } else if s.admin_up && !s.carrier && !s.disabled_by_tether {
@@ -25,52 +30,58 @@ pub fn status(s: &InterfaceStatus, disabled_by_group: Option<GroupId>, out: &mut
     } else {
         "none"
     };
-    let mut set = |leaf: &str, value: String| out.updates.push((format!("{base}/{leaf}"), value));
-    set("name", s.name.clone());
+    let mut set = |node: &'static str, value: String| out.updates.push((leaf(node), value));
+    set(State::NAME, s.name.clone());
     set(
-        "admin-status",
+        State::ADMIN_STATUS,
         if s.admin_up { "up" } else { "down" }.into(),
     );
-    set("oper-status", oper.into());
-    set("carrier", s.carrier.to_string());
-    set("disabled-by", disabled_by.into());
-    set("last-change", date_and_time(s.last_change_ns));
-    set("last-change-ns", s.last_change_ns.to_string());
-    set("carrier-transitions", s.carrier_transitions.to_string());
+    set(State::OPER_STATUS, oper.into());
+    set(State::CARRIER, s.carrier.to_string());
+    set(State::DISABLED_BY, disabled_by.into());
+    set(State::LAST_CHANGE, date_and_time(s.last_change_ns));
+    set(State::LAST_CHANGE_NS, s.last_change_ns.to_string());
+    set(
+        State::CARRIER_TRANSITIONS,
+        s.carrier_transitions.to_string(),
+    );
     if s.ifindex > 0 {
-        set("ifindex", s.ifindex.to_string());
+        set(State::IFINDEX, s.ifindex.to_string());
     }
     match disabled_by_group.filter(|_| s.disabled_by_tether) {
         Some(g) => out
             .updates
-            .push((format!("{base}/disabled-by-group"), g.to_string())),
-        None => out.deletes.push(format!("{base}/disabled-by-group")),
+            .push((leaf(State::DISABLED_BY_GROUP), g.to_string())),
+        None => out.deletes.push(leaf(State::DISABLED_BY_GROUP)),
     }
 }
 
 /// The SAMPLE counters of one interface.
 pub fn counters(s: &InterfaceStatus, out: &mut StateBatch) {
-    let base = format!("{}/state/counters", paths::interface(&s.name));
+    let entry = paths::interface(&s.name);
     let c = &s.counters;
-    for (leaf, v) in [
-        ("in-packets", c.in_packets),
-        ("in-bytes", c.in_bytes),
-        ("out-packets", c.out_packets),
-        ("out-bytes", c.out_bytes),
-        ("in-dropped", c.in_dropped),
+    for (node, v) in [
+        (Counters::IN_PACKETS, c.in_packets),
+        (Counters::IN_BYTES, c.in_bytes),
+        (Counters::OUT_PACKETS, c.out_packets),
+        (Counters::OUT_BYTES, c.out_bytes),
+        (Counters::IN_DROPPED, c.in_dropped),
     ] {
-        out.updates.push((format!("{base}/{leaf}"), v.to_string()));
+        out.updates
+            .push((paths::under(&entry, interface::PATH, node), v.to_string()));
     }
 }
 
-/// The interface left the dataplane: its state goes; a configured one stays as `not-present`.
+/// The interface left the dataplane: its state goes; a configured one stays as `not-present`
+/// (so a client sees that an interface it configured is missing, not that it vanished).
 pub fn removed(name: &str, configured: bool, out: &mut StateBatch) {
-    let base = format!("{}/state", paths::interface(name));
-    out.deletes.push(base.clone());
+    let entry = paths::interface(name);
+    let leaf = |node: &'static str| paths::under(&entry, interface::PATH, node);
+    out.deletes.push(leaf(state::PATH));
     if configured {
-        out.updates.push((format!("{base}/name"), name.to_string()));
+        out.updates.push((leaf(State::NAME), name.to_string()));
         out.updates
-            .push((format!("{base}/oper-status"), "not-present".into()));
+            .push((leaf(State::OPER_STATUS), "not-present".into()));
     }
 }
 

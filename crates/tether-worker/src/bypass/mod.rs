@@ -1,0 +1,11 @@
+//! TCP state bypass: `tether-conntrack-bypass` configuration in, a dataplane program and its
+//! state out.
+//!
+//! - [`compile`]: typed configuration → [`tether_dataplane::BypassProgram`] (pure);
+//! - `state`: whether the program is applied, its counters and the host's warnings → state
+//!   leaves (pure);
+//! - `install`: the worker's side — install the program, retry with backoff, report the result.
+
+pub mod compile;
+mod install;
+pub(crate) mod state;
