@@ -9,7 +9,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 /// How the mask after an address is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,7 +20,8 @@ pub enum MaskStyle {
     Wildcard,
 }
 
-/// A translated entry, without sequence number and remark.
+/// A translated entry, without sequence number and remark. Its JSON is
+/// [`emit`](super::emit)'s ([`Ace::config`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ace {
     pub action: &'static str,
@@ -30,29 +31,6 @@ pub struct Ace {
     pub source_port: Option<String>,
     pub destination: Option<String>,
     pub destination_port: Option<String>,
-}
-
-impl Ace {
-    /// The entry's `config` container.
-    pub fn config(&self, sequence: u32, remark: Option<&str>) -> Value {
-        let mut m = Map::new();
-        m.insert("sequence".into(), json!(sequence));
-        m.insert("action".into(), json!(self.action));
-        m.insert("protocol".into(), self.protocol.clone());
-        let mut opt = |k: &str, v: &Option<String>| {
-            if let Some(v) = v {
-                m.insert(k.into(), json!(v));
-            }
-        };
-        opt("source-prefix", &self.source);
-        opt("destination-prefix", &self.destination);
-        opt("source-port", &self.source_port);
-        opt("destination-port", &self.destination_port);
-        if let Some(r) = remark {
-            m.insert("remark".into(), json!(r));
-        }
-        Value::Object(m)
-    }
 }
 
 /// IP protocols by the names the ASA and IOS accept.
