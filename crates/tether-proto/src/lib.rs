@@ -15,7 +15,9 @@
 //!   reflection.
 //!
 //! What it is not for: behaviour. It holds no path parsing, encoding, validation or helpers;
-//! those live in `tether-gnmi` and `tether-model`. The code is generated at build time by
+//! those live in `tether-syntax`, `tether-gnmi` and `tether-model`. The one exception is the
+//! conversion between [`gnmi::Path`] and `tether_syntax::text_path::TextPath` (the gnmic text
+//! grammar), so the CLI and the tests turn text into paths one way. The code is generated at build time by
 //! `build.rs` with protox (no system `protoc`) and tonic-prost-build.
 
 /// gNMI 0.10.0 (`package gnmi`): messages, the `gNMI` service client and server.
@@ -64,3 +66,53 @@ pub use tether::admin::v1 as admin;
 /// `tonic_reflection::server::Builder::register_encoded_file_descriptor_set`.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/tether_descriptor.bin"));
+
+// ===== gNMI paths <-> gnmic text =====
+
+use tether_syntax::text_path::{TextElem, TextPath};
+
+impl From<TextPath> for gnmi::Path {
+    fn from(p: TextPath) -> Self {
+        gnmi::Path {
+            origin: p.origin,
+            elem: p
+                .elems
+                .into_iter()
+                .map(|e| gnmi::PathElem {
+                    name: e.name,
+                    key: e.keys.into_iter().collect(),
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+}
+
+impl From<&gnmi::Path> for TextPath {
+    /// The target is dropped (it is not part of the text form). Paths from gNMI < 0.4 peers
+    /// (the deprecated `element` strings) become elements without keys.
+    fn from(path: &gnmi::Path) -> Self {
+        #[allow(deprecated)]
+        let elems = if path.elem.is_empty() && !path.element.is_empty() {
+            path.element
+                .iter()
+                .map(|name| TextElem {
+                    name: name.clone(),
+                    ..Default::default()
+                })
+                .collect()
+        } else {
+            path.elem
+                .iter()
+                .map(|e| TextElem {
+                    name: e.name.clone(),
+                    keys: e.key.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                })
+                .collect()
+        };
+        TextPath {
+            origin: path.origin.clone(),
+            elems,
+        }
+    }
+}

@@ -2,53 +2,20 @@
 //! and back: the grammar is `tether_syntax::text_path` (the forms gnmic and pygnmi write);
 //! this module converts to and from the protobuf `Path`.
 
-use tether_proto::gnmi::{Path, PathElem};
-use tether_syntax::text_path::{self, TextElem, TextPath};
+use tether_proto::gnmi::Path;
+use tether_syntax::text_path::{self, TextPath};
 
 pub use tether_syntax::text_path::PathError;
 
 /// Parses a path string into a gNMI `Path`.
 pub fn parse(text: &str) -> Result<Path, PathError> {
-    let p = text_path::parse(text)?;
-    Ok(Path {
-        origin: p.origin,
-        elem: p
-            .elems
-            .into_iter()
-            .map(|e| PathElem {
-                name: e.name,
-                key: e.keys.into_iter().collect(),
-            })
-            .collect(),
-        ..Default::default()
-    })
+    text_path::parse(text).map(Path::from)
 }
 
 /// A gNMI path as text, keys sorted by name, `]` and `\` in key values escaped. Paths from
 /// gNMI < 0.4 servers (the deprecated `element` strings) print as elements without keys.
 pub fn format(path: &Path) -> String {
-    #[allow(deprecated)]
-    let elems = if path.elem.is_empty() && !path.element.is_empty() {
-        path.element
-            .iter()
-            .map(|name| TextElem {
-                name: name.clone(),
-                ..Default::default()
-            })
-            .collect()
-    } else {
-        path.elem
-            .iter()
-            .map(|e| TextElem {
-                name: e.name.clone(),
-                keys: e.key.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            })
-            .collect()
-    };
-    text_path::format(&TextPath {
-        origin: path.origin.clone(),
-        elems,
-    })
+    text_path::format(&TextPath::from(path))
 }
 
 /// A notification's prefix joined with one of its update paths.

@@ -12,8 +12,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tether_proto::gnmi::g_nmi_client::GNmiClient;
 use tether_proto::gnmi::{
-    Encoding, GetRequest, Notification, Path, PathElem, SetRequest, SetResponse, TypedValue,
-    Update, typed_value,
+    Encoding, GetRequest, Notification, Path, SetRequest, SetResponse, TypedValue, Update,
+    typed_value,
 };
 use tonic::transport::Channel;
 
@@ -106,60 +106,12 @@ impl Drop for Daemon {
 }
 
 /// A path as gnmic writes it: `/link-state/groups/group[id=1]/config`, keys unquoted,
-/// an optional `module:` on any element and `origin:` before the first `/`.
+/// an optional `module:` on any element and `origin:` before the first `/`
+/// (`tether_syntax::text_path`, the grammar tetherctl reads).
 pub fn path(text: &str) -> Path {
-    let (origin, rest) = match text.split_once(":/") {
-        Some((o, r)) if !o.contains('/') && !o.contains('[') => (o.to_string(), format!("/{r}")),
-        _ => (String::new(), text.to_string()),
-    };
-    let mut elem = Vec::new();
-    let mut cur = String::new();
-    let mut depth = 0;
-    for c in rest.chars() {
-        match c {
-            '[' => {
-                depth += 1;
-                cur.push(c)
-            }
-            ']' => {
-                depth -= 1;
-                cur.push(c)
-            }
-            '/' if depth == 0 => {
-                if !cur.is_empty() {
-                    elem.push(parse_elem(&cur));
-                }
-                cur.clear();
-            }
-            c => cur.push(c),
-        }
-    }
-    if !cur.is_empty() {
-        elem.push(parse_elem(&cur));
-    }
-    Path {
-        origin,
-        elem,
-        ..Default::default()
-    }
-}
-
-fn parse_elem(s: &str) -> PathElem {
-    let (name, mut rest) = match s.find('[') {
-        Some(i) => (&s[..i], &s[i..]),
-        None => (s, ""),
-    };
-    let mut key = std::collections::HashMap::new();
-    while let Some(r) = rest.strip_prefix('[') {
-        let end = r.find(']').expect("closing ]");
-        let (k, v) = r[..end].split_once('=').expect("k=v");
-        key.insert(k.to_string(), v.to_string());
-        rest = &r[end + 1..];
-    }
-    PathElem {
-        name: name.to_string(),
-        key,
-    }
+    tether_syntax::text_path::parse(text)
+        .map(Path::from)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 pub fn json_val(v: &Value) -> TypedValue {
