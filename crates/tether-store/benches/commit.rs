@@ -75,8 +75,11 @@ fn acl_subtree(name: &str, first_seq: u32, count: usize, first_i: usize) -> Valu
     json!({"name": name, "config": {"name": name}, "entries": entries(first_seq, count, first_i)})
 }
 
-/// One line, no table separators, at most 200 characters.
+/// One line, no table separators, data paths abbreviated, at most 240 characters.
 fn short(s: &str) -> String {
+    let s = s
+        .replace(&format!("{ACLS}/"), "bypass:…/")
+        .replace("/tether-link-state:link-state/", "link-state:…/");
     let s: String = s
         .chars()
         .map(|c| match c {
@@ -85,8 +88,8 @@ fn short(s: &str) -> String {
             c => c,
         })
         .collect();
-    if s.chars().count() > 200 {
-        format!("{}…", s.chars().take(200).collect::<String>())
+    if s.chars().count() > 240 {
+        format!("{}…", s.chars().take(240).collect::<String>())
     } else {
         s
     }
@@ -102,6 +105,32 @@ fn commit(s: &SledStore, edits: Vec<Edit>) -> Result<(), String> {
         .wait_blocking()
         .map(|_| ())
         .map_err(|e| short(&e.to_string()))
+}
+
+/// 10000 → "10,000".
+fn th(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// "10,000 entries in 100 access-lists of 100".
+fn lists(n: usize, acls: usize) -> String {
+    if acls == 1 {
+        format!("{} entries in 1 access-list", th(n))
+    } else {
+        format!(
+            "{} entries in {acls} access-lists of {}",
+            th(n),
+            th(n / acls)
+        )
+    }
 }
 
 fn ms(d: Duration) -> String {
@@ -139,6 +168,15 @@ fn row(label: &[String], cells: Result<Vec<String>, String>, width: usize) {
         }
     };
     println!("| {} | {} |", label.join(" | "), rest.join(" | "));
+}
+
+/// The cells of a row whose Sets failed after the store was set up: the error, dashes, and
+/// the check of what the store holds after the failure in the last cell.
+fn failed(error: String, width: usize, check: String) -> Vec<String> {
+    let mut c = vec![format!("**error:** {error}")];
+    c.resize(width - 1, "–".into());
+    c.push(format!("after the error: {check}"));
+    c
 }
 
 /// Access-list name → number of entries, read from the leaves (`.../config/action`).
@@ -186,6 +224,44 @@ enum Expect {
     Counts(BTreeMap<String, usize>),
 }
 
+impl Expect {
+    /// What in `leaves` differs from the expectation, if anything.
+    fn mismatch(&self, leaves: &BTreeMap<String, String>) -> Option<String> {
+        match self {
+            Expect::Leaves(want) => diff(want, leaves),
+            Expect::Counts(want) => {
+                let got = census(leaves);
+                let names: std::collections::BTreeSet<&String> =
+                    got.keys().chain(want.keys()).collect();
+                let bad: Vec<String> = names
+                    .into_iter()
+                    .filter(|n| got.get(*n) != want.get(*n))
+                    .map(|n| {
+                        format!(
+                            "`{n}` has {} entries, expected {}",
+                            got.get(n).copied().unwrap_or(0),
+                            want.get(n).copied().unwrap_or(0)
+                        )
+                    })
+                    .collect();
+                (!bad.is_empty()).then(|| {
+                    format!(
+                        "{} access-lists wrong, e.g. {}",
+                        bad.len(),
+                        bad[..bad.len().min(3)].join(", ")
+                    )
+                })
+            }
+        }
+    }
+}
+
+/// The Sets of a load: per Set, per access-list (access-list number, first sequence, entries).
+type LoadPlan = Vec<Vec<(usize, usize, usize)>>;
+
+/// A Set built before the clock starts: its edits, and (access-list, entries) it adds.
+type BuiltSet = (Vec<Edit>, Vec<(String, usize)>);
+
 /// A store on a fresh temporary data dir (fields drop in order: store, then dir).
 struct Fresh {
     store: Option<SledStore>,
@@ -231,14 +307,20 @@ impl Bench {
             .map_err(|e| format!("tempdir: {e}"))
     }
 
-    /// A fresh store holding the base configuration: access-list `small` with entry 1 and
-    /// link-state group 1 (Set 1 of the issue's reproduction, plus the group).
+    /// A fresh store holding the base configuration.
     fn fresh(&self) -> Result<Fresh, String> {
         let dir = self.tempdir()?;
         let store = Some(self.open(dir.path())?);
         let f = Fresh { store, dir };
+        self.base(f.s())?;
+        Ok(f)
+    }
+
+    /// The base configuration: access-list `small` with entry 1 and link-state group 1 (Set 1
+    /// of the issue's reproduction, plus the group), in one Set.
+    fn base(&self, s: &SledStore) -> Result<(), String> {
         commit(
-            f.s(),
+            s,
             vec![
                 Edit::update(format!("{}/config", acl(SMALL)), json!({"name": SMALL})),
                 Edit::update(
@@ -250,8 +332,27 @@ impl Bench {
                 Edit::update(format!("{GROUP1}/config"), json!({"id": 1})),
             ],
         )
-        .map_err(|e| format!("base configuration: {e}"))?;
-        Ok(f)
+        .map_err(|e| format!("base configuration: {e}"))
+    }
+
+    /// Runs `job` (see [`child`]) in a child process on the store in `dir` and returns the leaves
+    /// its store held when it crashed.
+    fn crash_after(&self, job: &str, dir: &Path) -> Result<BTreeMap<String, String>, String> {
+        let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+        let out = std::process::Command::new(exe)
+            .env(CHILD_ENV, job)
+            .env("TETHER_BENCH_CHILD_DIR", dir)
+            .env("TETHER_BENCH_CHILD_N", self.n.to_string())
+            .env("TETHER_BENCH_CHILD_K", self.since_snapshot.to_string())
+            .output()
+            .map_err(|e| format!("child: {e}"))?;
+        if !out.status.success() {
+            return Err(short(&format!(
+                "child ({job}) failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )));
+        }
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("child ({job}) output: {e}"))
     }
 
     /// Stores `self.n` entries spread evenly over `acls` access-lists `big-000`..., one Set
@@ -295,38 +396,23 @@ impl Bench {
     fn verify(&self, mut f: Fresh, expect: &Expect) -> String {
         let live = f.s().config().leaves();
         let mut problems = Vec::new();
-        match expect {
-            Expect::Leaves(want) => {
-                if let Some(d) = diff(want, &live) {
-                    problems.push(format!("running tree: {d}"));
-                }
-            }
-            Expect::Counts(want) => {
-                let got = census(&live);
-                if &got != want {
-                    let show = |m: &BTreeMap<String, usize>| {
-                        let v: Vec<String> = m.iter().map(|(k, n)| format!("{k}:{n}")).collect();
-                        short(&v.join(","))
-                    };
-                    problems.push(format!(
-                        "running tree: entries per access-list {} expected {}",
-                        show(&got),
-                        show(want)
-                    ));
-                }
-            }
+        if let Some(p) = expect.mismatch(&live) {
+            problems.push(short(&format!("running tree: {p}")));
         }
         if let Err(e) = ConfigTree::from_leaves(
             self.schema,
             live.iter().map(|(k, v)| (k.as_str(), v.as_str())),
         ) {
-            problems.push(format!("running tree invalid: {e}"));
+            problems.push(short(&format!("running tree invalid: {e}")));
         }
         drop(f.store.take());
         match self.open(f.dir.path()) {
             Ok(s) => {
-                if let Some(d) = diff(&live, &s.config().leaves()) {
-                    problems.push(format!("after reopen: {d}"));
+                let back = s.config().leaves();
+                if let Some(p) = expect.mismatch(&back) {
+                    problems.push(short(&format!("after close + reopen: {p}")));
+                } else if let Some(d) = diff(&live, &back) {
+                    problems.push(short(&format!("after close + reopen, vs before: {d}")));
                 }
             }
             Err(e) => problems.push(format!("reopen: {e}")),
@@ -334,33 +420,38 @@ impl Bench {
         if problems.is_empty() {
             "ok".into()
         } else {
-            short(&problems.join("; "))
+            problems.join("; ")
         }
     }
 
-    /// One-leaf Sets of `path` to a new string each time; the latencies of the timed ones.
+    /// One-leaf Sets of `path` to a new string each time: the latencies of the timed ones, and
+    /// the error that stopped them if one did. `want` follows the acknowledged Sets.
     fn leaf_sets(
         &self,
         s: &SledStore,
         path: &str,
         tag: &str,
-    ) -> Result<(Vec<Duration>, String), String> {
+        want: &mut BTreeMap<String, String>,
+    ) -> (Vec<Duration>, Option<String>) {
         let started = Instant::now();
         let mut lat = Vec::with_capacity(self.samples);
-        let mut last = String::new();
-        for i in 0..self.warmup + self.samples {
+        let total = self.warmup + self.samples;
+        for i in 0..total {
             if i >= self.warmup && started.elapsed() > self.row_budget {
                 break;
             }
-            last = format!("{tag} {i}");
+            let value = format!("{tag} {i}");
+            let edit = Edit::update(path, json!(value));
             let t = Instant::now();
-            commit(s, vec![Edit::update(path, json!(last))])
-                .map_err(|e| format!("Set {} of {}: {e}", i + 1, self.warmup + self.samples))?;
+            if let Err(e) = commit(s, vec![edit]) {
+                return (lat, Some(format!("Set {} of {total}: {e}", i + 1)));
+            }
             if i >= self.warmup {
                 lat.push(t.elapsed());
             }
+            want.insert(path.to_string(), value);
         }
-        Ok((lat, last))
+        (lat, None)
     }
 
     fn latency_table(&self) {
@@ -398,7 +489,7 @@ impl Bench {
             let stored = if acls == 0 {
                 "0 (empty store)".to_string()
             } else {
-                format!("{} in {acls} access-list(s) of {}", self.n, self.n / acls)
+                lists(self.n, acls)
             };
             let (path, target, module) = match kind {
                 "bypass-other" => (
@@ -411,7 +502,7 @@ impl Bench {
                     format!(
                         "`remark` of entry 1 of `{}` (one of the big access-lists, {} entries)",
                         big_name(0),
-                        self.n / acls
+                        th(self.n / acls)
                     ),
                     "bypass",
                 ),
@@ -424,9 +515,11 @@ impl Bench {
             let result = (|| {
                 let f = self.stocked(acls)?;
                 let mut want = f.s().config().leaves();
-                let (lat, last) = self.leaf_sets(f.s(), &path, kind)?;
-                want.insert(path.clone(), last);
+                let (lat, err) = self.leaf_sets(f.s(), &path, kind, &mut want);
                 let check = self.verify(f, &Expect::Leaves(want));
+                if let Some(e) = err {
+                    return Ok(failed(e, 5, check));
+                }
                 let p50 = pct(&lat, 0.5);
                 let ratio = if acls == 0 {
                     base.insert(module, p50);
@@ -456,15 +549,16 @@ impl Bench {
     fn bulk_table(&self) {
         println!(
             "## 2. {} entries in one Set (one JSON subtree)\n",
-            self.chunk
+            th(self.chunk)
         );
         println!(
             "Each row: a fresh store (base configuration plus what the first column says); then, \
              {} times, a new access-list is created by one untimed Set (`.../access-list[name='load-K']/config` \
              = {{\"name\": ...}}) and filled by one timed Set: update of \
-             `.../access-list[name='load-K']/entries` = {{\"entry\": [{} entries]}}. Target: p50 ≤ 20 ms \
-             (for 1,000 entries).\n",
-            self.chunk_reps, self.chunk
+             `.../access-list[name='load-K']/entries` = {{\"entry\": [{} entries]}}. Target (for \
+             1,000 entries): p50 ≤ 20 ms.\n",
+            self.chunk_reps,
+            th(self.chunk)
         );
         println!(
             "| already stored | Sets timed | p50 (ms) | min (ms) | max (ms) | target p50 ≤ 20 ms | check after the Sets |"
@@ -474,35 +568,39 @@ impl Bench {
             let label = if acls == 0 {
                 "nothing (empty store)".to_string()
             } else {
-                format!("{} entries in {acls} access-lists", self.n)
+                lists(self.n, acls)
             };
             let result = (|| {
                 let f = self.stocked(acls)?;
                 let mut want = self.expected_counts(acls);
                 let mut lat = Vec::new();
+                let mut err = None;
                 for r in 0..self.chunk_reps {
                     let name = format!("load-{r}");
-                    commit(
-                        f.s(),
-                        vec![Edit::update(
-                            format!("{}/config", acl(&name)),
-                            json!({"name": name}),
-                        )],
-                    )
-                    .map_err(|e| format!("creating {name}: {e}"))?;
+                    let create =
+                        Edit::update(format!("{}/config", acl(&name)), json!({"name": name}));
+                    if let Err(e) = commit(f.s(), vec![create]) {
+                        err = Some(format!("creating {name}: {e}"));
+                        break;
+                    }
                     let body = entries(1, self.chunk, 20_000 + r * self.chunk);
+                    let fill = Edit::update(format!("{}/entries", acl(&name)), body);
                     let t = Instant::now();
-                    commit(
-                        f.s(),
-                        vec![Edit::update(format!("{}/entries", acl(&name)), body)],
-                    )
-                    .map_err(|e| {
-                        format!("filling {name} (Set {} of {}): {e}", r + 1, self.chunk_reps)
-                    })?;
+                    if let Err(e) = commit(f.s(), vec![fill]) {
+                        err = Some(format!(
+                            "filling {name} (Set {} of {}): {e}",
+                            r + 1,
+                            self.chunk_reps
+                        ));
+                        break;
+                    }
                     lat.push(t.elapsed());
                     want.insert(name, self.chunk);
                 }
                 let check = self.verify(f, &Expect::Counts(want));
+                if let Some(e) = err {
+                    return Ok(failed(e, 6, check));
+                }
                 let p50 = pct(&lat, 0.5);
                 Ok(vec![
                     lat.len().to_string(),
@@ -519,23 +617,24 @@ impl Bench {
     }
 
     fn load_table(&self) {
-        let n = self.n;
-        let c = self.chunk;
-        let sets = n / c;
+        let sets = self.n / self.chunk;
+        let cn = self.chunk;
+        let n = th(self.n);
+        let c = th(cn);
         println!("## 3. Loading {n} entries\n");
         println!(
             "Each row: a fresh store (base configuration only), then the Sets of the first column, \
              one after the other, each an update of `.../access-list[name='big-NNN']` with one JSON \
              subtree (`name`, `config`, `entries`). Time from the first Set sent to the last one \
-             acknowledged durable. Target: ≤ 1 s.\n"
+             acknowledged durable. Target (for 10,000 entries): ≤ 1 s.\n"
         );
         println!("| Sets | total (ms) | slowest Set (ms) | target ≤ 1 s | check after loading |");
         println!("|---|---:|---:|---:|---|");
-        // (label, number of Sets, access-lists per Set, entries per access-list and Set, one list?)
-        let plans: Vec<(String, Vec<Vec<(usize, usize, usize)>>)> = vec![
+        // (label, the Sets)
+        let plans: Vec<(String, LoadPlan)> = vec![
             (
                 format!("1 Set: `big-000` with {n} entries"),
-                vec![vec![(0, 1, n)]],
+                vec![vec![(0, 1, self.n)]],
             ),
             (
                 format!(
@@ -543,52 +642,67 @@ impl Bench {
                     sets,
                     sets - 1
                 ),
-                vec![(0..sets).map(|k| (k, 1, c)).collect()],
+                vec![(0..sets).map(|k| (k, 1, cn)).collect()],
             ),
             (
                 format!(
                     "{sets} Sets of {c} entries, all into `big-000` (sequences 1-{c}, {}-{}, ...)",
-                    c + 1,
-                    2 * c
+                    th(cn + 1),
+                    th(2 * cn)
                 ),
-                (0..sets).map(|r| vec![(0, 1 + r * c, c)]).collect(),
+                (0..sets).map(|r| vec![(0, 1 + r * cn, cn)]).collect(),
             ),
             (
                 format!(
                     "{sets} Sets of {c} entries, each a new access-list `big-000`...`big-{:03}`",
                     sets - 1
                 ),
-                (0..sets).map(|k| vec![(k, 1, c)]).collect(),
+                (0..sets).map(|k| vec![(k, 1, cn)]).collect(),
             ),
         ];
         for (label, plan) in plans {
             let result = (|| {
                 let f = self.fresh()?;
                 let mut want = BTreeMap::from([(SMALL.to_string(), 1)]);
-                let mut slowest = Duration::ZERO;
-                let started = Instant::now();
+                // Every Set's edits are built before the clock starts.
                 let mut i = 0;
-                for (si, set) in plan.iter().enumerate() {
-                    let edits: Vec<Edit> = set
-                        .iter()
-                        .map(|&(k, first, count)| {
+                let sets: Vec<BuiltSet> = plan
+                    .iter()
+                    .map(|set| {
+                        let mut edits = Vec::new();
+                        let mut adds = Vec::new();
+                        for &(k, first, count) in set {
                             let name = big_name(k);
-                            let e = Edit::update(
+                            edits.push(Edit::update(
                                 acl(&name),
                                 acl_subtree(&name, first as u32, count, i),
-                            );
+                            ));
                             i += count;
-                            *want.entry(name).or_insert(0) += count;
-                            e
-                        })
-                        .collect();
+                            adds.push((name, count));
+                        }
+                        (edits, adds)
+                    })
+                    .collect();
+                let n_sets = sets.len();
+                let mut slowest = Duration::ZERO;
+                let mut err = None;
+                let started = Instant::now();
+                for (si, (edits, adds)) in sets.into_iter().enumerate() {
                     let t = Instant::now();
-                    commit(f.s(), edits)
-                        .map_err(|e| format!("Set {} of {}: {e}", si + 1, plan.len()))?;
+                    if let Err(e) = commit(f.s(), edits) {
+                        err = Some(format!("Set {} of {n_sets}: {e}", si + 1));
+                        break;
+                    }
                     slowest = slowest.max(t.elapsed());
+                    for (name, count) in adds {
+                        *want.entry(name).or_insert(0) += count;
+                    }
                 }
                 let total = started.elapsed();
                 let check = self.verify(f, &Expect::Counts(want));
+                if let Some(e) = err {
+                    return Ok(failed(e, 4, check));
+                }
                 Ok(vec![
                     ms(total),
                     ms(slowest),
@@ -634,11 +748,12 @@ impl Bench {
         println!(
             "Each row: one fresh store is prepared as the first column says, then a copy of its data \
              dir is opened {} times (each open on a new copy of the same files; time of `SledStore::open` \
-             only). A \"crash image\" is a copy of the data dir taken while the store is still open, after \
-             its last commit was acknowledged: what a SIGKILL would leave. The store writes a boot \
+             only). A crash: a child process (this benchmark again) makes the commits and \
+             leaves with `std::process::exit` right after the last one was acknowledged, without \
+             closing the store: what a SIGKILL at that point would leave. The store writes a boot \
              snapshot every 500 commits and at a clean close. Check: the booted tree equals the one \
-             before the close. Target: ≤ 200 ms at {} entries.\n",
-            self.boots, self.n
+             before the close. Target (for 10,000 entries): ≤ 200 ms.\n",
+            self.boots
         );
         println!("| store | boots | p50 (ms) | max (ms) | target ≤ 200 ms | check |");
         println!("|---|---:|---:|---:|---:|---|");
@@ -646,7 +761,7 @@ impl Bench {
             let label = if acls == 0 {
                 "empty store (base configuration), clean close".to_string()
             } else {
-                format!("{} entries in {acls} access-list(s), clean close", self.n)
+                format!("{}, clean close", lists(self.n, acls))
             };
             let result = (|| {
                 let mut f = self.stocked(acls)?;
@@ -659,48 +774,31 @@ impl Bench {
         // Snapshot at the clean close after loading, then many small commits, then a crash.
         let k = self.since_snapshot;
         let label = format!(
-            "{} entries in 1 access-list, clean close, reopen, {k} one-leaf commits (`remark` of \
-             entries of `big-000`), crash image: boot replays {k} commits after the snapshot",
-            self.n
+            "{}, clean close, then a process that makes {k} one-leaf commits (`remark` of entries of \
+             `big-000`) and crashes: boot replays {k} commits after the snapshot",
+            lists(self.n, 1)
         );
         let result = (|| {
             let mut f = self.stocked(1)?;
             drop(f.store.take());
-            f.store = Some(self.open(f.dir.path())?);
-            let per = self.n;
-            for i in 0..k {
-                let path = format!(
-                    "{}/entries/entry[sequence='{}']/config/remark",
-                    acl(&big_name(0)),
-                    1 + i % per
-                );
-                commit(f.s(), vec![Edit::update(path, json!(format!("since {i}")))])
-                    .map_err(|e| format!("commit {} of {k}: {e}", i + 1))?;
-            }
-            let want = f.s().config().leaves();
-            let image = self.tempdir()?;
-            copy_dir(f.dir.path(), image.path()).map_err(|e| format!("crash image: {e}"))?;
-            drop(f);
-            self.boots(image.path(), &want)
+            let want = self.crash_after("since", f.dir.path())?;
+            self.boots(f.dir.path(), &want)
         })();
         row(&[label], result, 5);
         let label = format!(
-            "{} entries in 1 access-list, crash image right after loading (no snapshot yet)",
-            self.n
+            "{}, loaded by a process that crashes right after (no snapshot yet)",
+            lists(self.n, 1)
         );
         let result = (|| {
-            let f = self.stocked(1)?;
-            let want = f.s().config().leaves();
-            let image = self.tempdir()?;
-            copy_dir(f.dir.path(), image.path()).map_err(|e| format!("crash image: {e}"))?;
-            drop(f);
-            self.boots(image.path(), &want)
+            let dir = self.tempdir()?;
+            let want = self.crash_after("load", dir.path())?;
+            self.boots(dir.path(), &want)
         })();
         row(&[label], result, 5);
         // For reference: what rebuilding the tree from its leaves with full validation costs.
         let label = format!(
-            "reference, no storage: `ConfigTree::from_leaves` (rebuild + full validation) of the {} entries in 1 access-list",
-            self.n
+            "reference, no storage: `ConfigTree::from_leaves` (rebuild + full validation) of {} (and the base configuration)",
+            lists(self.n, 1)
         );
         let result = (|| {
             let f = self.stocked(1)?;
@@ -736,7 +834,8 @@ impl Bench {
              of the first column); then {} one-leaf Sets one after the other (`up-delay` of link-state \
              group 1), then 8 threads committing {} one-leaf Sets each at once (`up-delay` of their \
              own group 100-107; the store batches concurrent commits into one fdatasync).\n",
-            self.seq_commits, self.par_per_thread
+            th(self.seq_commits),
+            th(self.par_per_thread)
         );
         println!(
             "| entries stored | sequential commits/s | 8 committers commits/s | check after the Sets |"
@@ -746,7 +845,7 @@ impl Bench {
             let label = if acls == 0 {
                 "0 (empty store)".to_string()
             } else {
-                format!("{} in {acls} access-list(s)", self.n)
+                lists(self.n, acls)
             };
             let result = (|| {
                 let f = self.stocked(acls)?;
@@ -804,11 +903,85 @@ impl Bench {
                 }
                 f.store = Some(Arc::into_inner(s).ok_or("store still shared")?);
                 let check = self.verify(f, &Expect::Counts(self.expected_counts(acls)));
-                Ok(vec![format!("{seq:.0}"), format!("{par:.0}"), check])
+                Ok(vec![
+                    th(seq.round() as usize),
+                    th(par.round() as usize),
+                    check,
+                ])
             })();
             row(&[label], result, 3);
         }
         println!();
+    }
+}
+
+/// Selects the child job of [`Bench::crash_after`].
+const CHILD_ENV: &str = "TETHER_BENCH_CHILD";
+
+/// The child of [`Bench::crash_after`]: on the store in `TETHER_BENCH_CHILD_DIR`, job `load`
+/// sets the base configuration and `TETHER_BENCH_CHILD_N` entries in `big-000` (one Set),
+/// job `since` makes `TETHER_BENCH_CHILD_K` one-leaf commits to `big-000`'s entries. Then it
+/// prints the running leaves as JSON and exits without closing the store (a crash).
+fn child(schema: &'static Schema, job: &str) -> ! {
+    let num = |k: &str| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(0)
+    };
+    let dir = PathBuf::from(std::env::var_os("TETHER_BENCH_CHILD_DIR").unwrap_or_default());
+    let b = Bench {
+        schema,
+        sync: std::env::var_os("TETHER_BENCH_NOSYNC").is_none(),
+        root: std::env::temp_dir(),
+        n: num("TETHER_BENCH_CHILD_N").max(1),
+        samples: 0,
+        warmup: 0,
+        row_budget: Duration::ZERO,
+        chunk: 1,
+        chunk_reps: 0,
+        boots: 0,
+        since_snapshot: num("TETHER_BENCH_CHILD_K"),
+        seq_commits: 0,
+        par_per_thread: 0,
+    };
+    let result = (|| {
+        let s = b.open(&dir)?;
+        match job {
+            "load" => {
+                b.base(&s)?;
+                b.load_big(&s, 1)?;
+            }
+            "since" => {
+                for i in 0..b.since_snapshot {
+                    let path = format!(
+                        "{}/entries/entry[sequence='{}']/config/remark",
+                        acl(&big_name(0)),
+                        1 + i % b.n
+                    );
+                    commit(&s, vec![Edit::update(path, json!(format!("since {i}")))])
+                        .map_err(|e| format!("commit {} of {}: {e}", i + 1, b.since_snapshot))?;
+                }
+            }
+            other => return Err(format!("unknown job {other}")),
+        }
+        let leaves = s.config().leaves();
+        // Leaves `s` open: the process ends without closing the store.
+        std::mem::forget(s);
+        serde_json::to_string(&leaves).map_err(|e| e.to_string())
+    })();
+    match result {
+        Ok(json) => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(json.as_bytes());
+            let _ = out.flush();
+            std::process::exit(0)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1)
+        }
     }
 }
 
@@ -855,6 +1028,9 @@ fn main() {
     let under_bench = std::env::args().any(|a| a == "--bench");
     let quick = env_quick || !under_bench;
     let schema = Schema::load(SchemaOptions::default()).expect("schema");
+    if let Ok(job) = std::env::var(CHILD_ENV) {
+        child(schema, &job);
+    }
     let root = std::env::var_os("TETHER_BENCH_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(std::env::temp_dir);
