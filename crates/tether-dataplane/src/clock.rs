@@ -1,16 +1,11 @@
 //! Time as a dataplane sees it: nanoseconds since the Unix epoch.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::conntrack::duration_ns;
 
 /// The wall clock in ns since the epoch (what the Linux dataplane reports).
-pub fn wall_clock_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(duration_ns)
-        .unwrap_or(0)
-}
+pub use tether_syntax::time::wall_clock_ns;
 
 /// The simulator's clock: starts at the wall clock so its timestamps look real in telemetry, then
 /// moves only when told, so timeout tests are exact and never sleep.

@@ -19,9 +19,10 @@
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use tether_model::{ConfigTree, Edit, LeafChange, Prepared, Schema};
+use tether_syntax::time::wall_clock_ns as now_ns;
 use tokio::sync::{broadcast, oneshot};
 use tracing::{debug, error, info, info_span, warn};
 
@@ -92,13 +93,6 @@ pub struct SledStore {
     shared: Arc<Shared>,
     tx: Mutex<Option<mpsc::Sender<Request>>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
-}
-
-fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
 }
 
 impl SledStore {

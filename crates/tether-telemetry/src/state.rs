@@ -41,15 +41,7 @@ impl Default for StateTree {
 
 /// Whether `path` is `prefix` or lies beneath it, segment-aware (`/a/l[k='1']` does not
 /// contain `/a/l[k='10']`).
-pub fn is_under(path: &str, prefix: &str) -> bool {
-    if prefix == "/" || prefix.is_empty() {
-        return true;
-    }
-    match path.strip_prefix(prefix) {
-        Some(rest) => rest.is_empty() || rest.starts_with('/') || rest.starts_with('['),
-        None => false,
-    }
-}
+pub use tether_syntax::data_path::is_under;
 
 impl StateTree {
     pub fn new() -> Self {
