@@ -1,0 +1,149 @@
+//! Compiles a [`BypassProgram`](tether_dataplane::BypassProgram) into the nftables text of the `inet tether` table. Pure: no I/O.
+//!
+//! # Layout
+//!
+//! ```text
+//! chain forward (hook forward, priority filter, policy accept)
+//!   ct mark vmap { <bypass mark of class X> : jump r_X, ... }   # live bypass connections: ACL re-check
+//!   ct state established,related accept
+//!   jump classify                                             # packets without a Tether connection
+//!   ct state invalid drop                                     # the default stateful policy
+//!   ct state new meta l4proto tcp tcp flags & (syn|ack|fin|rst) != syn drop
+//! chain classify: iifname vmap { "if" : goto p_P } ; goto p_<global>
+//! chain p_P:      jump k_X for each class X of policy P, in order
+//! chain k_X:      one rule per (run, layer, family) of X's access-list, in sequence order:
+//!                 permit run -> goto h_X ; deny run -> drop (bypass class) or return (other class)
+//! chain h_X:      bypass class, TCP: ct mark set, ct timeout set, counters, accept
+//!                 otherwise: the stateful checks, then ct mark set and accept
+//! chain r_X:      the access-list again (permit run -> count, accept; deny run -> drop), then drop
+//! ```
+//!
+//! # First match with sets
+//!
+//! An access-list is cut into *runs*: maximal groups of consecutive entries (by sequence) with the
+//! same action. The first matching entry lies in the first run that has a matching entry, and its
+//! action is that run's action, so one rule per run, in run order, gives exactly first-match
+//! semantics; the order of entries inside a run does not change the verdict. The kernel's
+//! concatenated interval sets (pipapo) refuse overlapping elements, so a run is further split into
+//! *layers* of non-overlapping entries (greedy in sequence order: an entry goes to the first layer it
+//! does not overlap); all layers of a run carry the run's action, so their order does not matter
+//! either. Typical access-lists (denies first, then permits) give one or two runs of one layer.
+//!
+//! # Names
+//!
+//! Chains, sets and counters are named by hashes of the access-list, policy and class names, so the
+//! same program renders the same table in every process (a restarted daemon recognises its
+//! connections' marks) and an edit that only adds or removes entries of existing runs changes set
+//! elements only: [`Rendered::skeleton`] is equal, and the installer updates elements in place.
+//!
+//! # Code map
+//!
+//! `render/names.rs` (how every chain, set and counter is named), `render/layers.rs`
+//! (non-overlapping entries, indexed by source prefix), `render/acl.rs` (one access-list →
+//! runs, layers, rules and elements), `render/table.rs` (the chains of the layout above, and
+//! the objects around them).
+
+mod acl;
+mod layers;
+mod names;
+mod table;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+pub use acl::element_text;
+pub use names::timeout_name;
+pub use table::{base_chain, counter_object, element_lines, render, timeout_object};
+
+/// The table Tether owns. Nothing outside it is ever touched.
+pub const TABLE: &str = "tether";
+/// `ct mark` of a connection a tcp-state-bypass class built: tag in the top byte, class id below.
+pub const TAG_BYPASS: u32 = 0x7e00_0000;
+/// `ct mark` of a connection an ordinary class built.
+pub const TAG_CLASSIFIED: u32 = 0x7f00_0000;
+/// Mask selecting both tags (0x7e and 0x7f) in one `conntrack --mark` query.
+pub const TAGS_MASK: u32 = 0xfe00_0000;
+pub const TAG_MASK: u32 = 0xff00_0000;
+pub const ID_MASK: u32 = 0x00ff_ffff;
+/// ct timeout values are whole seconds (u32 in the kernel).
+const MAX_TIMEOUT_SECS: u64 = u32::MAX as u64;
+
+/// Options of the rendered program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// Include the default stateful policy (established/related accept, invalid drop, new TCP must
+    /// be a SYN). Without it the bypass rules still run, but some other firewall must be stateful.
+    pub stateful_policy: bool,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        Self {
+            stateful_policy: true,
+        }
+    }
+}
+
+/// One class of one policy, as rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassInfo {
+    pub id: u32,
+    pub policy: String,
+    pub class: String,
+    pub access_list: String,
+    pub bypass: bool,
+    /// Seconds, rounded up, at least 1.
+    pub timeout_secs: u32,
+}
+
+impl ClassInfo {
+    pub fn bypass_mark(&self) -> u32 {
+        TAG_BYPASS | self.id
+    }
+    pub fn classified_mark(&self) -> u32 {
+        TAG_CLASSIFIED | self.id
+    }
+}
+
+/// Where one access-list entry went: its set and its element text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryPlacement {
+    pub access_list: String,
+    pub sequence: u32,
+    pub set: String,
+    pub element: String,
+}
+
+/// The table for one program, split into what needs a structural change and what can be updated
+/// in place.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rendered {
+    /// Chains and rules, set declarations (without elements): equal skeletons mean the program
+    /// differs at most in set elements.
+    pub skeleton: String,
+    /// Set name → its declaration body.
+    pub sets: BTreeMap<String, String>,
+    /// Set name → elements.
+    pub elements: BTreeMap<String, BTreeSet<String>>,
+    /// Non-base chains, in creation order.
+    pub chains: Vec<String>,
+    /// ct timeout objects needed, by seconds (named `t_<secs>`).
+    pub timeouts: BTreeSet<u32>,
+    /// Named counters needed.
+    pub counters: BTreeSet<String>,
+    pub classes: Vec<ClassInfo>,
+    pub entries: Vec<EntryPlacement>,
+    /// Sets whose new elements cannot change the class of a live connection: permit runs of
+    /// access-lists used only by the last class of their policies (an added permit can neither
+    /// deny a permitted connection nor move it to an earlier class).
+    pub add_safe_sets: BTreeSet<String>,
+}
+
+/// The kernel's ct timeout in whole seconds: rounded up so a connection never expires early.
+pub fn timeout_secs(d: Duration) -> u32 {
+    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    u32::try_from(secs.clamp(1, MAX_TIMEOUT_SECS)).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,326 @@
+//! The `inet tether` table of a program: the chains and rules of the layout in the
+//! [module documentation](super), and the objects (ct timeouts, counters) and element lines
+//! the installer adds around them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use tether_dataplane::{AclAction, BypassProgram};
+
+use super::acl::{AclRule, compile_acl};
+use super::names::{acl_key, class_object, policy_chain, quote, stable_ids, timeout_name};
+use super::{ClassInfo, RenderOptions, Rendered, TABLE, timeout_secs};
+
+/// The TCP states of the ct timeout policy. A bypass connection lives until its idle timeout
+/// whatever TCP does (ASA: "remain in the state table until the idle timeout"), so every state gets
+/// it; `established`, `unack` and `retrans` are the ones that matter for mid-flow pickups (DESIGN §3).
+const CT_TIMEOUT_STATES: [&str; 10] = [
+    "syn_sent",
+    "syn_recv",
+    "established",
+    "fin_wait",
+    "close_wait",
+    "last_ack",
+    "time_wait",
+    "close",
+    "retrans",
+    "unack",
+];
+
+const NEW_TCP_NOT_SYN: &str =
+    "ct state new meta l4proto tcp tcp flags & (syn|ack|fin|rst) != syn drop";
+
+/// A chain and its rules, in rule order.
+type Chain = (String, Vec<String>);
+
+/// Renders a validated program.
+pub fn render(program: &BypassProgram, options: RenderOptions) -> Rendered {
+    let mut r = Rendered::default();
+    let acl_ids = stable_ids(program.access_lists.keys().map(|k| (k.as_str(), "")), 32);
+    let policy_ids = stable_ids(program.policies.keys().map(|k| (k.as_str(), "")), 32);
+    let class_ids = stable_ids(
+        program.policies.iter().flat_map(|(p, pol)| {
+            pol.classes
+                .iter()
+                .map(move |c| (p.as_str(), c.name.as_str()))
+        }),
+        24,
+    );
+    // Only access-lists some class uses are rendered.
+    let used: BTreeSet<&str> = program
+        .policies
+        .values()
+        .flat_map(|p| p.classes.iter().map(|c| c.access_list.as_str()))
+        .collect();
+    let mut acl_rules: BTreeMap<&str, Vec<AclRule>> = BTreeMap::new();
+    for (name, list) in &program.access_lists {
+        if !used.contains(name.as_str()) {
+            continue;
+        }
+        let key = acl_key(
+            acl_ids
+                .get(&(name.clone(), String::new()))
+                .copied()
+                .unwrap_or(0),
+        );
+        let rules = compile_acl(name, &key, &list.entries, &mut r.elements, &mut r.entries);
+        for rule in &rules {
+            r.sets
+                .insert(rule.set.clone(), rule.set_declaration().to_string());
+        }
+        acl_rules.insert(name.as_str(), rules);
+    }
+
+    // Access-lists used by a class that is not the last of its policy.
+    let not_last: BTreeSet<&str> = program
+        .policies
+        .values()
+        .flat_map(|p| {
+            let n = p.classes.len();
+            p.classes[..n.saturating_sub(1)]
+                .iter()
+                .map(|c| c.access_list.as_str())
+        })
+        .collect();
+    for (acl, rules) in &acl_rules {
+        if not_last.contains(acl) {
+            continue;
+        }
+        for rule in rules.iter().filter(|r| r.action == AclAction::Permit) {
+            r.add_safe_sets.insert(rule.set.clone());
+        }
+    }
+
+    let mut chains: Vec<Chain> = Vec::new();
+    let mut policy_chains: BTreeMap<&str, String> = BTreeMap::new();
+    for (pname, policy) in &program.policies {
+        let pid = policy_ids
+            .get(&(pname.clone(), String::new()))
+            .copied()
+            .unwrap_or(0);
+        let pchain = policy_chain(pid);
+        let mut prules = Vec::new();
+        for c in &policy.classes {
+            let id = class_ids
+                .get(&(pname.clone(), c.name.clone()))
+                .copied()
+                .unwrap_or(1);
+            let info = ClassInfo {
+                id,
+                policy: pname.clone(),
+                class: c.name.clone(),
+                access_list: c.access_list.clone(),
+                bypass: c.tcp_state_bypass,
+                timeout_secs: timeout_secs(c.idle_timeout),
+            };
+            let rules = acl_rules
+                .get(c.access_list.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            class_chains(&info, rules, options, &mut r, &mut chains);
+            prules.push(format!("jump {}", class_object('k', id)));
+            r.classes.push(info);
+        }
+        chains.push((pchain.clone(), prules));
+        policy_chains.insert(pname.as_str(), pchain);
+    }
+    chains.push(("classify".to_string(), classify(program, &policy_chains)));
+    let forward = forward(&r.classes, options);
+
+    // Skeleton text: set declarations, then chains (empty), then rules (jumps need the chains).
+    let mut s = String::new();
+    for (name, decl) in &r.sets {
+        let _ = writeln!(s, "add set inet {TABLE} {name} {{ {decl} }}");
+    }
+    for (name, _) in &chains {
+        let _ = writeln!(s, "add chain inet {TABLE} {name}");
+        r.chains.push(name.clone());
+    }
+    for (name, rules) in &chains {
+        for rule in rules {
+            let _ = writeln!(s, "add rule inet {TABLE} {name} {rule}");
+        }
+    }
+    for rule in &forward {
+        let _ = writeln!(s, "add rule inet {TABLE} forward {rule}");
+    }
+    r.skeleton = s;
+    r
+}
+
+/// The chains of one class (re-check for a bypass class, hit, classification), appended to
+/// `chains`, and the counters and timeout they use, added to `r`.
+fn class_chains(
+    info: &ClassInfo,
+    rules: &[AclRule],
+    options: RenderOptions,
+    r: &mut Rendered,
+    chains: &mut Vec<Chain>,
+) {
+    let id = info.id;
+    let (m, b, n) = (
+        class_object('m', id),
+        class_object('b', id),
+        class_object('n', id),
+    );
+    r.counters.insert(m.clone());
+    r.counters.insert(n.clone());
+    // Hit chain.
+    let mut h = Vec::new();
+    if info.bypass {
+        r.counters.insert(b.clone());
+        r.timeouts.insert(info.timeout_secs);
+        h.push(format!(
+            "meta l4proto tcp ct mark set {:#010x} ct timeout set \"{}\" counter name \"{m}\" counter name \"{b}\" accept",
+            info.bypass_mark(),
+            timeout_name(info.timeout_secs)
+        ));
+    }
+    h.push(format!("counter name \"{m}\""));
+    if options.stateful_policy {
+        h.push("ct state invalid drop".to_string());
+        h.push(NEW_TCP_NOT_SYN.to_string());
+    }
+    h.push(format!(
+        "ct mark != {:#010x} ct mark set {:#010x} counter name \"{n}\"",
+        info.classified_mark(),
+        info.classified_mark()
+    ));
+    h.push("accept".to_string());
+    // Classification chain.
+    let mut k = Vec::new();
+    for rule in rules {
+        let verdict = match (rule.action, info.bypass) {
+            (AclAction::Permit, _) => format!("goto {}", class_object('h', id)),
+            // A bypass class's access-list is also the access rule for what it selects.
+            (AclAction::Deny, true) => "drop".to_string(),
+            (AclAction::Deny, false) => "return".to_string(),
+        };
+        k.push(format!("{} {verdict}", rule.match_expr()));
+    }
+    // Re-check chain of live bypass connections: every packet, both directions.
+    if info.bypass {
+        let mut rc = Vec::new();
+        for rule in rules {
+            let verdict = match rule.action {
+                AclAction::Permit => format!("counter name \"{m}\" accept"),
+                AclAction::Deny => "drop".to_string(),
+            };
+            rc.push(format!("{} {verdict}", rule.match_expr()));
+        }
+        rc.push("drop".to_string());
+        chains.push((class_object('r', id), rc));
+    }
+    chains.push((class_object('h', id), h));
+    chains.push((class_object('k', id), k));
+}
+
+/// The `classify` chain: the interface's policy, else the global one.
+fn classify(program: &BypassProgram, policy_chains: &BTreeMap<&str, String>) -> Vec<String> {
+    let mut classify = Vec::new();
+    let vmap: Vec<String> = program
+        .service_policies
+        .iter()
+        .filter_map(|(iface, p)| {
+            policy_chains
+                .get(p.as_str())
+                .map(|c| format!("{} : goto {c}", quote(iface)))
+        })
+        .collect();
+    if !vmap.is_empty() {
+        classify.push(format!("iifname vmap {{ {} }}", vmap.join(", ")));
+    }
+    if let Some(c) = program
+        .global_policy
+        .as_ref()
+        .and_then(|g| policy_chains.get(g.as_str()))
+    {
+        classify.push(format!("goto {c}"));
+    }
+    classify
+}
+
+/// The rules of the base chain `forward`: live bypass connections first, then the stateful
+/// policy around the classification of new ones.
+fn forward(classes: &[ClassInfo], options: RenderOptions) -> Vec<String> {
+    let mut fwd = Vec::new();
+    let recheck: Vec<String> = classes
+        .iter()
+        .filter(|c| c.bypass)
+        .map(|c| {
+            format!(
+                "{:#010x} : jump {}",
+                c.bypass_mark(),
+                class_object('r', c.id)
+            )
+        })
+        .collect();
+    if !recheck.is_empty() {
+        fwd.push(format!("ct mark vmap {{ {} }}", recheck.join(", ")));
+    }
+    if options.stateful_policy {
+        fwd.push("ct state established,related accept".to_string());
+    }
+    fwd.push("jump classify".to_string());
+    if options.stateful_policy {
+        fwd.push("ct state invalid drop".to_string());
+        fwd.push(NEW_TCP_NOT_SYN.to_string());
+    }
+    fwd
+}
+
+/// The declaration of the base chain (created once, never deleted: deleting it would open a window).
+pub fn base_chain() -> String {
+    format!(
+        "add chain inet {TABLE} forward {{ type filter hook forward priority filter; policy accept; comment \"Tether: TCP state bypass and the default stateful policy\"; }}\n"
+    )
+}
+
+/// `add ct timeout` for one idle timeout.
+pub fn timeout_object(secs: u32) -> String {
+    let policy: Vec<String> = CT_TIMEOUT_STATES
+        .iter()
+        .map(|s| format!("{s}: {secs}"))
+        .collect();
+    format!(
+        "add ct timeout inet {TABLE} {} {{ protocol tcp; l3proto inet; policy = {{ {} }}; comment \"Tether bypass idle timeout {secs}s\"; }}\n",
+        timeout_name(secs),
+        policy.join(", ")
+    )
+}
+
+/// `add counter` with a comment naming what it counts.
+pub fn counter_object(name: &str, classes: &[ClassInfo]) -> String {
+    let comment = name
+        .get(2..)
+        .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+        .and_then(|id| classes.iter().find(|c| c.id == id))
+        .map(|c| {
+            let what = match name.as_bytes().first() {
+                Some(b'm') => "matched",
+                Some(b'b') => "bypass built",
+                _ => "connections built",
+            };
+            format!("{what}: policy {} class {}", c.policy, c.class)
+        })
+        .unwrap_or_default();
+    format!(
+        "add counter inet {TABLE} {name} {{ comment {}; }}\n",
+        quote(&comment)
+    )
+}
+
+/// `add element` / `delete element` lines, batched so no line gets huge.
+pub fn element_lines(verb: &str, set: &str, elements: &[&String], out: &mut String) {
+    for chunk in elements.chunks(512) {
+        let _ = writeln!(
+            out,
+            "{verb} element inet {TABLE} {set} {{ {} }}",
+            chunk
+                .iter()
+                .map(|e| e.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+}
