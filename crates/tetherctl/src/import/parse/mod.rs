@@ -2,8 +2,9 @@
 //!
 //! A configuration is a sequence of global commands, some of which open a block
 //! (`class-map`, `policy-map`, `interface`, `ip access-list`) that the following sub-commands
-//! belong to. [`Block`] is that state; the statements of each feature are in their own file:
-//! [`access_list`], [`policy`] (class-map, policy-map, service-policy), [`link_state`].
+//! belong to. `Block` is that state; the statements of each feature are in their own file:
+//! `parse/access_list.rs`, `parse/policy.rs` (class-map, policy-map, service-policy),
+//! `parse/link_state.rs`.
 //!
 //! Each line either changes the [`Config`] or adds one problem naming it, never both halfway:
 //! a line is checked whole before anything is recorded, so the Set never carries part of what
