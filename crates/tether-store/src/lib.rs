@@ -25,6 +25,7 @@ mod durable;
 mod error;
 mod record;
 mod sled_store;
+mod writer;
 
 pub use boot::CheckReport;
 pub use error::StoreError;
