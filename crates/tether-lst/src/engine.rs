@@ -4,390 +4,25 @@
 //! few hash lookups; a flip costs one pass over that group's downstreams (which it must act on
 //! anyway). `set_config` and `restore_disabled` rebuild and re-check everything: they are rare.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::time::Duration;
+mod group;
+mod member;
+mod world;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::config::{ConfigError, GroupConfig, validate};
 use crate::state::{
     Action, GroupDetail, GroupId, GroupState, GroupStatus, InterfaceObservation, MemberState,
-    MemberStatus, Outcome, PendingAction, Role, StateChange,
+    Outcome, Role, StateChange,
 };
+use group::{Group, Pending};
+use member::{Member, MemberRef, refresh_member};
+use world::{World, may_keep};
 
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod tests;
-
-// ===== internal state =====
-
-/// A running delay and when it expires.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Pending {
-    Disable { until: u64 },
-    Enable { until: u64 },
-}
-
-impl Pending {
-    fn until(self) -> u64 {
-        match self {
-            Pending::Disable { until } | Pending::Enable { until } => until,
-        }
-    }
-}
-
-#[derive(Debug)]
-struct Member {
-    name: String,
-    status: MemberStatus,
-    last_change_ns: u64,
-    /// Added and not yet reported in a [`StateChange`].
-    fresh: bool,
-    /// Upstream only: counted in `upstream_up`.
-    up: bool,
-    /// Downstream only: Tether disabled it for this group (mirrors `World::disabled`).
-    disabled: bool,
-}
-
-impl Member {
-    fn new(name: String, now_ns: u64) -> Self {
-        Self {
-            name,
-            status: MemberStatus::Down,
-            last_change_ns: now_ns,
-            fresh: true,
-            up: false,
-            disabled: false,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-struct MemberRef {
-    group: GroupId,
-    role: Role,
-    index: usize,
-}
-
-/// What groups consult and update outside themselves, kept apart so that a group and the world can
-/// be borrowed mutably together.
-#[derive(Debug, Default)]
-struct World {
-    /// Last observation of each interface; an interface never observed is unknown.
-    interfaces: HashMap<String, InterfaceObservation>,
-    /// What Tether disabled, and for which group: the set the daemon persists.
-    disabled: HashMap<String, GroupId>,
-    /// Running delays, earliest first.
-    deadlines: BTreeSet<(u64, GroupId)>,
-}
-
-/// May Tether keep its disable on this interface? Not once it is gone or the operator shut it.
-/// An interface never observed (restored at boot, not seen yet) is kept: forgetting it would
-/// leave it disabled for good.
-fn may_keep(observation: Option<&InterfaceObservation>) -> bool {
-    observation.is_none_or(|o| o.exists && !o.operator_shut())
-}
-
-/// May Tether disable this interface now? Only one it has seen, that exists and that the
-/// operator did not shut.
-fn may_disable(observation: Option<&InterfaceObservation>) -> bool {
-    observation.is_some_and(|o| o.exists && !o.operator_shut())
-}
-
-fn duration_ns(duration: Duration) -> u64 {
-    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
-}
-
-#[derive(Debug)]
-struct Group {
-    id: GroupId,
-    enabled: bool,
-    min_upstream_up: u16,
-    up_delay_ns: u64,
-    down_delay_ns: u64,
-    upstream: Vec<Member>,
-    downstream: Vec<Member>,
-    upstream_up: u32,
-    downstream_disabled: u32,
-    status: GroupStatus,
-    last_change_ns: u64,
-    transitions: u64,
-    pending: Option<Pending>,
-    /// Created by the last `set_config`: its first status is computed without delays.
-    fresh: bool,
-}
-
-// ===== impl Group =====
-
-impl Group {
-    /// Builds a group from its configuration, carrying the run-time state of its previous
-    /// incarnation. Disabled flags are left clear: `Engine::reconcile_all` sets them.
-    fn build(config: GroupConfig, old: Option<Group>, world: &World, now_ns: u64) -> Self {
-        let mut old_upstream = HashMap::new();
-        let mut old_downstream = HashMap::new();
-        let mut group = match old {
-            Some(old) => {
-                old_upstream.extend(old.upstream.into_iter().map(|m| (m.name.clone(), m)));
-                old_downstream.extend(old.downstream.into_iter().map(|m| (m.name.clone(), m)));
-                Group {
-                    status: old.status,
-                    last_change_ns: old.last_change_ns,
-                    transitions: old.transitions,
-                    pending: old.pending,
-                    fresh: false,
-                    ..Group::empty(&config, now_ns)
-                }
-            }
-            None => Group::empty(&config, now_ns),
-        };
-        let carry = |old: &mut HashMap<String, Member>, name: String| {
-            let mut member = old
-                .remove(&name)
-                .unwrap_or_else(|| Member::new(name, now_ns));
-            member.disabled = false;
-            member
-        };
-        group.upstream = (config.upstream.into_iter())
-            .map(|name| carry(&mut old_upstream, name))
-            .collect();
-        group.downstream = (config.downstream.into_iter())
-            .map(|name| carry(&mut old_downstream, name))
-            .collect();
-        for member in &mut group.upstream {
-            member.up = world
-                .interfaces
-                .get(&member.name)
-                .is_some_and(InterfaceObservation::oper_up);
-            group.upstream_up += u32::from(member.up);
-        }
-        group
-    }
-
-    fn empty(config: &GroupConfig, now_ns: u64) -> Self {
-        Group {
-            id: config.id,
-            enabled: config.enabled,
-            min_upstream_up: config.min_upstream_up,
-            up_delay_ns: duration_ns(config.up_delay),
-            down_delay_ns: duration_ns(config.down_delay),
-            upstream: Vec::new(),
-            downstream: Vec::new(),
-            upstream_up: 0,
-            downstream_disabled: 0,
-            status: GroupStatus::Up,
-            last_change_ns: now_ns,
-            transitions: 0,
-            pending: None,
-            fresh: true,
-        }
-    }
-
-    fn snapshot(&self) -> GroupState {
-        GroupState {
-            id: self.id,
-            enabled: self.enabled,
-            status: self.status,
-            upstream_up: self.upstream_up,
-            upstream_total: u32::try_from(self.upstream.len()).unwrap_or(u32::MAX),
-            downstream_total: u32::try_from(self.downstream.len()).unwrap_or(u32::MAX),
-            downstream_disabled: self.downstream_disabled,
-            last_change_ns: self.last_change_ns,
-            transitions: self.transitions,
-            pending_action: match self.pending {
-                None => PendingAction::None,
-                Some(Pending::Disable { .. }) => PendingAction::Disable,
-                Some(Pending::Enable { .. }) => PendingAction::Enable,
-            },
-            pending_until_ns: self.pending.map(Pending::until),
-        }
-    }
-
-    fn member_state(&self, member: &Member, role: Role) -> MemberState {
-        MemberState {
-            interface: member.name.clone(),
-            group: self.id,
-            role,
-            status: member.status,
-            last_change_ns: member.last_change_ns,
-        }
-    }
-
-    /// A group tracks only when enabled and with at least one upstream: configuring downstreams
-    /// first never cuts them off.
-    fn tracking(&self) -> bool {
-        self.enabled && !self.upstream.is_empty()
-    }
-
-    fn wants_down(&self) -> bool {
-        self.tracking() && self.upstream_up < u32::from(self.min_upstream_up)
-    }
-
-    fn set_pending(&mut self, pending: Option<Pending>, world: &mut World) {
-        if self.pending == pending {
-            return;
-        }
-        if let Some(old) = self.pending {
-            world.deadlines.remove(&(old.until(), self.id));
-        }
-        if let Some(new) = pending {
-            world.deadlines.insert((new.until(), self.id));
-        }
-        self.pending = pending;
-    }
-
-    /// Reacts to a change of the upstreams or of the configuration: flips now, starts a delay,
-    /// or cancels one (a recovery inside the delay does nothing).
-    fn evaluate(&mut self, world: &mut World, now_ns: u64, out: &mut Outcome) {
-        let want_down = self.wants_down();
-        match (self.status, want_down) {
-            (GroupStatus::Up, false) | (GroupStatus::Down, true) => self.set_pending(None, world),
-            (GroupStatus::Up, true) => match self.pending {
-                Some(Pending::Disable { .. }) => {}
-                _ if self.down_delay_ns == 0 => self.go(GroupStatus::Down, world, now_ns, out),
-                _ => {
-                    let until = now_ns.saturating_add(self.down_delay_ns);
-                    self.set_pending(Some(Pending::Disable { until }), world);
-                }
-            },
-            (GroupStatus::Down, false) => match self.pending {
-                // Releasing because the group stopped tracking does not wait for the up delay.
-                Some(Pending::Enable { .. }) if self.tracking() => {}
-                _ if self.up_delay_ns == 0 || !self.tracking() => {
-                    self.go(GroupStatus::Up, world, now_ns, out)
-                }
-                _ => {
-                    let until = now_ns.saturating_add(self.up_delay_ns);
-                    self.set_pending(Some(Pending::Enable { until }), world);
-                }
-            },
-        }
-    }
-
-    /// The delay expired (its deadline is already off the timer list).
-    fn fire(&mut self, world: &mut World, now_ns: u64, out: &mut Outcome) {
-        match self.pending.take() {
-            Some(Pending::Disable { .. }) if self.wants_down() => {
-                self.go(GroupStatus::Down, world, now_ns, out)
-            }
-            Some(Pending::Enable { .. }) if !self.wants_down() => {
-                self.go(GroupStatus::Up, world, now_ns, out)
-            }
-            _ => self.evaluate(world, now_ns, out),
-        }
-    }
-
-    fn go(&mut self, status: GroupStatus, world: &mut World, now_ns: u64, out: &mut Outcome) {
-        self.set_pending(None, world);
-        self.status = status;
-        self.last_change_ns = now_ns;
-        self.transitions += 1;
-        for index in 0..self.downstream.len() {
-            self.sync_downstream(index, world, now_ns, out);
-        }
-    }
-
-    /// Brings one downstream in line with the group: disabled while the group is down (unless
-    /// missing or the operator's), enabled again when it is up.
-    fn sync_downstream(&mut self, index: usize, world: &mut World, now_ns: u64, out: &mut Outcome) {
-        let down = self.status == GroupStatus::Down;
-        let member = &mut self.downstream[index];
-        let observation = world.interfaces.get(&member.name);
-        if member.disabled {
-            let keep = may_keep(observation);
-            if !down || !keep {
-                member.disabled = false;
-                self.downstream_disabled -= 1;
-                world.disabled.remove(&member.name);
-                // Gone or shut by the operator: nothing to enable, and the operator's shutdown
-                // must stand.
-                if keep {
-                    out.actions.push(Action::Enable {
-                        interface: member.name.clone(),
-                        group: self.id,
-                    });
-                }
-            }
-        } else if down && may_disable(observation) {
-            member.disabled = true;
-            self.downstream_disabled += 1;
-            world.disabled.insert(member.name.clone(), self.id);
-            out.actions.push(Action::Disable {
-                interface: member.name.clone(),
-                group: self.id,
-            });
-        }
-        let observation = world.interfaces.get(&member.name);
-        refresh_member(self.id, Role::Downstream, member, observation, now_ns, out);
-    }
-
-    /// An upstream's observation changed.
-    fn sync_upstream(&mut self, index: usize, world: &mut World, now_ns: u64, out: &mut Outcome) {
-        let member = &mut self.upstream[index];
-        let observation = world.interfaces.get(&member.name);
-        let up = observation.is_some_and(InterfaceObservation::oper_up);
-        if member.up != up {
-            member.up = up;
-            if up {
-                self.upstream_up += 1;
-            } else {
-                self.upstream_up -= 1;
-            }
-        }
-        refresh_member(self.id, Role::Upstream, member, observation, now_ns, out);
-        self.evaluate(world, now_ns, out);
-    }
-}
-
-/// Recomputes a member's status and reports it when it changed (or the member is new).
-fn refresh_member(
-    group: GroupId,
-    role: Role,
-    member: &mut Member,
-    observation: Option<&InterfaceObservation>,
-    now_ns: u64,
-    out: &mut Outcome,
-) {
-    let status = if member.disabled {
-        MemberStatus::Disabled
-    } else if observation.is_some_and(InterfaceObservation::oper_up) {
-        MemberStatus::Up
-    } else {
-        MemberStatus::Down
-    };
-    if status == member.status && !member.fresh {
-        return;
-    }
-    if status != member.status {
-        member.status = status;
-        member.last_change_ns = now_ns;
-    }
-    member.fresh = false;
-    out.changes.push(StateChange::Member {
-        at_ns: now_ns,
-        state: MemberState {
-            interface: member.name.clone(),
-            group,
-            role,
-            status,
-            last_change_ns: member.last_change_ns,
-        },
-    });
-}
-
-/// Within one configuration change an interface can move from a down group to another down
-/// group: disable it for the new group without enabling it in between (no flap).
-fn collapse_moves(actions: &mut Vec<Action>) {
-    let disabled: HashSet<String> = (actions.iter())
-        .filter_map(|action| match action {
-            Action::Disable { interface, .. } => Some(interface.clone()),
-            Action::Enable { .. } => None,
-        })
-        .collect();
-    if !disabled.is_empty() {
-        actions.retain(|action| {
-            !matches!(action, Action::Enable { interface, .. } if disabled.contains(interface))
-        });
-    }
-}
 
 // ===== impl Engine =====
 
@@ -690,6 +325,22 @@ fn push_group_change(group: &Group, before: Option<&GroupState>, now_ns: u64, ou
         out.changes.push(StateChange::Group {
             at_ns: now_ns,
             state,
+        });
+    }
+}
+
+/// Within one configuration change an interface can move from a down group to another down
+/// group: disable it for the new group without enabling it in between (no flap).
+fn collapse_moves(actions: &mut Vec<Action>) {
+    let disabled: HashSet<String> = (actions.iter())
+        .filter_map(|action| match action {
+            Action::Disable { interface, .. } => Some(interface.clone()),
+            Action::Enable { .. } => None,
+        })
+        .collect();
+    if !disabled.is_empty() {
+        actions.retain(|action| {
+            !matches!(action, Action::Enable { interface, .. } if disabled.contains(interface))
         });
     }
 }

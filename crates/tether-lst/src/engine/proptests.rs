@@ -6,6 +6,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use super::*;
+use crate::state::{MemberStatus, PendingAction};
 
 const INTERFACES: usize = 8;
 const GROUPS: GroupId = 3;
@@ -206,8 +207,8 @@ impl Model {
                 continue;
             };
             let delay = match wanted.down {
-                true => super::duration_ns(group.down_delay),
-                false => super::duration_ns(group.up_delay),
+                true => super::group::duration_ns(group.down_delay),
+                false => super::group::duration_ns(group.up_delay),
             };
             let status = engine.group_state(group.id).map(|state| state.status);
             let target = match wanted.down {

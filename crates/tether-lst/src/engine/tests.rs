@@ -2,6 +2,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::*;
+use crate::state::{MemberStatus, PendingAction};
 
 const SEC: u64 = 1_000_000_000;
 
