@@ -15,6 +15,8 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"
 cargo test --workspace --no-fail-fast
+echo "== benchmark smoke: the datastore bench in quick mode (prints numbers, asserts nothing; catches a bench that no longer runs)"
+TETHER_BENCH_QUICK=1 cargo test -p tether-store --benches
 echo "== deploy files (systemd unit, example config, collector configs)"
 bash tests/deploy_files.sh
 
