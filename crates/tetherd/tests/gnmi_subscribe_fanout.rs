@@ -292,8 +292,11 @@ async fn subscribers_of_the_changed_leaves_share_one_rendering() {
     );
     // Each subscriber still costs its own copy, encoding and write of what it is sent, but
     // no libyang work of its own: about 2 us a leaf in release and 10 in debug builds, where
-    // a libyang tree per subscription and event cost 17 us a leaf in release.
-    let limit = if cfg!(debug_assertions) { 16.0 } else { 5.0 };
+    // a libyang tree per subscription and event cost 17 us a leaf in release (~8x). This is
+    // a count of the daemon's own CPU ticks, not wall time, yet it still rose to 16.7 us in
+    // debug on a 2-core machine running four builds beside it: the bound sits between that
+    // and the per-subscriber-libyang cost it exists to catch, so load cannot trip it.
+    let limit = if cfg!(debug_assertions) { 40.0 } else { 10.0 };
     assert!(
         us_per_leaf <= limit,
         "{us_per_leaf:.2} us of daemon CPU per delivered leaf ({alone} -> {watched} ticks)"
