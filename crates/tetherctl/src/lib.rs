@@ -3,7 +3,8 @@
 //! What this crate is for: turning what a network engineer types and reads into gNMI and back —
 //! path strings ([`path`]), the Cisco-style `show` layouts ([`show`]), the translation of Cisco
 //! ASA/IOS configuration text into one gNMI Set ([`import`]), and times as Cisco prints them
-//! ([`timefmt`]). The binary (`src/main.rs`) adds the command line and the gRPC calls.
+//! ([`timefmt`]). The binary (`src/main.rs`, with the commands in `src/cmd/`) adds the command
+//! line and the gRPC calls.
 //!
 //! What it is not for: validation or storage. tetherctl is a gNMI client only; the daemon's
 //! YANG model is the judge of what is valid, and tetherctl depends on `tether-model` for
