@@ -112,12 +112,7 @@ impl Disk {
                 }
                 Ok::<(), ConflictableTransactionError<()>>(())
             });
-        written.map_err(|e| match e {
-            TransactionError::Storage(e) => StoreError::from(e),
-            TransactionError::Abort(()) => {
-                StoreError::Storage(sled::Error::Unsupported("transaction aborted".into()))
-            }
-        })
+        written.map_err(tx_error)
     }
 
     /// Takes back commits the store wrote but never acknowledged (their sync failed): each
@@ -146,15 +141,20 @@ impl Disk {
                     log.remove(&id_key(id))?;
                     Ok::<(), ConflictableTransactionError<()>>(())
                 });
-            written.map_err(|e| match e {
-                TransactionError::Storage(e) => StoreError::from(e),
-                TransactionError::Abort(()) => {
-                    StoreError::Storage(sled::Error::Unsupported("transaction aborted".into()))
-                }
-            })?;
+            written.map_err(tx_error)?;
             n += 1;
         }
         Ok(n)
+    }
+}
+
+/// A failed sled transaction as a store error (ours never abort on purpose).
+fn tx_error(e: TransactionError<()>) -> StoreError {
+    match e {
+        TransactionError::Storage(e) => StoreError::from(e),
+        TransactionError::Abort(()) => {
+            StoreError::Storage(sled::Error::Unsupported("transaction aborted".into()))
+        }
     }
 }
 
