@@ -130,12 +130,7 @@ pub fn list_tagged(tools: &Tools) -> Result<Vec<CtEntry>, LinuxError> {
 /// A stable id from the original tuple (FNV-1a), for sources without conntrack ids.
 fn tuple_id(e: &CtEntry) -> u64 {
     let key = format!("{} {} {} {} {}", e.protocol, e.src, e.dst, e.sport, e.dport);
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in key.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h >> 1
+    tether_syntax::fnv::fnv1a(key.as_bytes()) >> 1
 }
 
 /// Deletes one entry (by its original tuple and mark); a vanished entry is not an error.

@@ -35,22 +35,6 @@ pub(super) fn class_object(kind: char, id: u32) -> String {
     format!("{kind}_{id:06x}")
 }
 
-/// FNV-1a: stable across processes and Rust versions (unlike `DefaultHasher`).
-fn fnv1a(parts: &[&str]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for (i, p) in parts.iter().enumerate() {
-        if i > 0 {
-            h ^= 0xff;
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        for b in p.bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    h
-}
-
 /// Stable ids from names: a hash, probed past collisions in name order (so the result depends only
 /// on the set of names). `bits` wide, never 0.
 pub(super) fn stable_ids<'a>(
@@ -64,7 +48,7 @@ pub(super) fn stable_ids<'a>(
     sorted.sort();
     sorted.dedup();
     for (a, b) in sorted {
-        let mut id = fnv1a(&[a, b]) & mask;
+        let mut id = tether_syntax::fnv::fnv1a_parts(&[a, b]) & mask;
         while id == 0 || taken.contains(&id) {
             id = (id + 1) & mask;
         }
