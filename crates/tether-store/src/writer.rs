@@ -42,7 +42,11 @@ impl Fault {
         };
         Fault {
             kind,
-            message: e.to_string(),
+            // The cause alone: `error()` puts the kind's own words in front again.
+            message: match e {
+                StoreError::NoSpace(m) | StoreError::Unavailable(m) => m.clone(),
+                other => other.to_string(),
+            },
             last_try: Instant::now(),
         }
     }
@@ -443,6 +447,7 @@ fn is_disk_fault(e: &StoreError) -> bool {
 fn clone_fault(e: &StoreError) -> StoreError {
     match e {
         StoreError::NoSpace(m) => StoreError::NoSpace(m.clone()),
+        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
         other => StoreError::Unavailable(other.to_string()),
     }
 }

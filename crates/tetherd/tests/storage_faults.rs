@@ -28,8 +28,8 @@ use common::*;
 use serde_json::{Value, json};
 use tether_proto::gnmi::g_nmi_client::GNmiClient;
 use tether_proto::gnmi::{
-    Encoding, GetRequest, Path, SubscribeRequest, Subscription, SubscriptionList,
-    subscribe_request, subscribe_response, subscription_list,
+    Encoding, SubscribeRequest, Subscription, SubscriptionList, subscribe_request,
+    subscribe_response, subscription_list,
 };
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Code;
@@ -161,21 +161,7 @@ async fn load_base(c: &mut GNmiClient<Channel>) {
 
 /// The running configuration (CONFIG Get of `/`), list order normalised.
 async fn running(c: &mut GNmiClient<Channel>) -> Value {
-    let r = c
-        .get(GetRequest {
-            path: vec![Path::default()],
-            r#type: 1,
-            encoding: Encoding::JsonIetf as i32,
-            ..Default::default()
-        })
-        .await
-        .expect("Get / (CONFIG) answers")
-        .into_inner();
-    let n = r.notification.into_iter().next().expect("one notification");
-    n.update
-        .first()
-        .map(|u| normalize(value_of(u)))
-        .unwrap_or(json!({}))
+    common::running_config(c).await.1
 }
 
 /// Every path and value a Subscribe ONCE of both modules sends before its sync_response.
@@ -240,30 +226,6 @@ async fn shows_only_acknowledged(d: &Daemon, acknowledged: &Value, refused: &str
         seen.contains("Po11"),
         "{when}: Subscribe ONCE shows the config"
     );
-}
-
-/// SIGTERM, and wait until the process is gone; the exit status.
-async fn sigterm(mut d: Daemon) -> std::process::ExitStatus {
-    let pid = d.pid().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    tokio::task::spawn_blocking(move || {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(s)) = d.child.try_wait() {
-                return s;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("tetherd did not exit within 20 s of SIGTERM");
-    })
-    .await
-    .unwrap()
 }
 
 /// Sets of `description(1)` with fresh values until one is refused; the accepted ones become

@@ -7,13 +7,10 @@
 
 mod common;
 
-use std::process::Command;
-use std::time::Duration;
-
 use common::*;
 use serde_json::{Value, json};
+use tether_proto::gnmi::SetRequest;
 use tether_proto::gnmi::g_nmi_client::GNmiClient;
-use tether_proto::gnmi::{Encoding, GetRequest, Path, SetRequest};
 use tonic::Code;
 use tonic::transport::Channel;
 
@@ -55,37 +52,10 @@ fn entries_b() -> Value {
     ]})
 }
 
-/// The running configuration: the raw JSON_IETF bytes of a CONFIG Get of `/`, and the same
-/// parsed with list order normalised.
-async fn running(c: &mut GNmiClient<Channel>) -> (Vec<u8>, Value) {
-    let r = c
-        .get(GetRequest {
-            path: vec![Path::default()],
-            r#type: 1,
-            encoding: Encoding::JsonIetf as i32,
-            ..Default::default()
-        })
-        .await
-        .expect("Get / (CONFIG)")
-        .into_inner();
-    let n = r.notification.into_iter().next().expect("one notification");
-    match n.update.first() {
-        None => (Vec::new(), json!({})),
-        Some(u) => {
-            let v = value_of(u);
-            let bytes = match u.val.as_ref().and_then(|v| v.value.as_ref()) {
-                Some(tether_proto::gnmi::typed_value::Value::JsonIetfVal(b)) => b.clone(),
-                other => panic!("not JSON_IETF: {other:?}"),
-            };
-            (bytes, normalize(v))
-        }
-    }
-}
-
 /// A Set that must be refused with INVALID_ARGUMENT and leave the running configuration
 /// byte-identical.
 async fn refused(c: &mut GNmiClient<Channel>, what: &str, req: SetRequest) {
-    let (before_bytes, before) = running(c).await;
+    let (before_bytes, before) = common::running_config(c).await;
     let err = c
         .set(req)
         .await
@@ -96,7 +66,7 @@ async fn refused(c: &mut GNmiClient<Channel>, what: &str, req: SetRequest) {
         "{what}: the error echoes too much: {} bytes",
         err.message().len()
     );
-    let (after_bytes, after) = running(c).await;
+    let (after_bytes, after) = common::running_config(c).await;
     assert_eq!(
         after, before,
         "{what}: the refused Set changed the running config"
@@ -112,7 +82,7 @@ async fn accepted(c: &mut GNmiClient<Channel>, what: &str, req: SetRequest) -> V
     c.set(req)
         .await
         .unwrap_or_else(|e| panic!("{what}: must be accepted: {e}"));
-    running(c).await.1
+    common::running_config(c).await.1
 }
 
 fn updates(list: Vec<(&str, Value)>) -> SetRequest {
@@ -123,28 +93,8 @@ fn updates(list: Vec<(&str, Value)>) -> SetRequest {
 }
 
 /// SIGTERM, and wait for a clean exit.
-async fn sigterm(mut d: Daemon) {
-    let pid = d.pid().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = tokio::task::spawn_blocking(move || {
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while std::time::Instant::now() < deadline {
-            if let Ok(Some(s)) = d.child.try_wait() {
-                return Some(s);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
-    })
-    .await
-    .unwrap();
-    let status = status.expect("tetherd exits after SIGTERM");
+async fn sigterm(d: Daemon) {
+    let status = common::sigterm(d).await;
     assert!(status.success(), "exit status after SIGTERM: {status:?}");
 }
 
@@ -195,14 +145,14 @@ async fn issue_13_a_remark_after_a_second_access_list_is_applied_whole() {
     set_update(&mut c, &remark, json!("r2"))
         .await
         .expect("a later bypass Set is accepted");
-    let acknowledged = running(&mut c).await.1;
+    let acknowledged = common::running_config(&mut c).await.1;
 
     drop(c);
     sigterm(d).await;
     let d = Daemon::start_in(&data, &[]).unwrap();
     let mut c = d.client().await;
     assert_eq!(
-        running(&mut c).await.1,
+        common::running_config(&mut c).await.1,
         acknowledged,
         "after SIGTERM and restart the config is what was acknowledged"
     );
@@ -390,7 +340,7 @@ async fn refused_sets_leave_no_trace_and_restarts_keep_what_was_acknowledged() {
     let mut d = Daemon::start_in(&data, &[]).unwrap();
     let mut c = d.client().await;
     assert_eq!(
-        running(&mut c).await.1,
+        common::running_config(&mut c).await.1,
         acknowledged,
         "after SIGTERM and restart the config is what was acknowledged"
     );
@@ -410,7 +360,7 @@ async fn refused_sets_leave_no_trace_and_restarts_keep_what_was_acknowledged() {
     let d = Daemon::start_in(&data, &[]).unwrap();
     let mut c = d.client().await;
     assert_eq!(
-        running(&mut c).await.1,
+        common::running_config(&mut c).await.1,
         acknowledged,
         "after SIGKILL and restart the config is what was acknowledged"
     );

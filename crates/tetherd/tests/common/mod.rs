@@ -291,3 +291,54 @@ pub async fn whole_config(c: &mut GNmiClient<Channel>) -> Value {
 pub fn temp_path(dir: &tempfile::TempDir, name: &str) -> PathBuf {
     dir.path().join(name)
 }
+
+/// The running configuration: the raw JSON_IETF bytes of a CONFIG Get of `/`, and the same
+/// parsed with list order normalised.
+pub async fn running_config(c: &mut GNmiClient<Channel>) -> (Vec<u8>, Value) {
+    let r = c
+        .get(GetRequest {
+            path: vec![Path::default()],
+            r#type: 1,
+            encoding: Encoding::JsonIetf as i32,
+            ..Default::default()
+        })
+        .await
+        .expect("Get / (CONFIG)")
+        .into_inner();
+    let n = r.notification.into_iter().next().expect("one notification");
+    match n.update.first() {
+        None => (Vec::new(), json!({})),
+        Some(u) => {
+            let v = value_of(u);
+            let bytes = match u.val.as_ref().and_then(|v| v.value.as_ref()) {
+                Some(tether_proto::gnmi::typed_value::Value::JsonIetfVal(b)) => b.clone(),
+                other => panic!("not JSON_IETF: {other:?}"),
+            };
+            (bytes, normalize(v))
+        }
+    }
+}
+
+/// SIGTERM, and wait until the process is gone; the exit status.
+pub async fn sigterm(mut d: Daemon) -> std::process::ExitStatus {
+    let pid = d.pid().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(s)) = d.child.try_wait() {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("tetherd did not exit within 20 s of SIGTERM");
+    })
+    .await
+    .unwrap()
+}
