@@ -238,6 +238,25 @@ impl ConfigTree {
         }
     }
 
+    /// The same as [`ConfigTree::leaves`], each path asked of libyang (`lyd_path`): the slow
+    /// form the tests hold the fast one to.
+    #[doc(hidden)]
+    pub fn leaves_by_lyd_path(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for n in self.top_nodes() {
+            for d in n.traverse() {
+                if matches!(
+                    d.schema().kind(),
+                    SchemaNodeKind::Leaf | SchemaNodeKind::LeafList
+                ) && !ffi::is_implicit_default(&d)
+                {
+                    out.insert(d.path(), d.value_canonical().unwrap_or_default());
+                }
+            }
+        }
+        out
+    }
+
     /// Every explicitly set leaf: what persistence stores.
     pub fn leaves(&self) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
@@ -363,16 +382,72 @@ impl ConfigTree {
     }
 }
 
+/// Every explicitly set leaf under `n` (inclusive), by data path.
+///
+/// The paths are built while descending, segment by segment, in exactly the form `lyd_path`
+/// prints (module prefix where the module changes, key predicates in `'` unless the value
+/// holds one, then `"`), instead of asking libyang for each leaf's path from the root: at
+/// 70,000 leaves that is 160 ms against a fraction of it. `leaves_by_lyd_path` is the slow
+/// form; tests/engine_model.rs holds the two equal.
 fn collect_leaves(n: &DataNodeRef<'_>, out: &mut BTreeMap<String, String>) {
-    for d in n.traverse() {
-        if matches!(
-            d.schema().kind(),
-            SchemaNodeKind::Leaf | SchemaNodeKind::LeafList
-        ) && !ffi::is_implicit_default(&d)
-        {
-            out.insert(d.path(), d.value_canonical().unwrap_or_default());
+    let path = n.path();
+    collect_from(n, &path, out);
+}
+
+fn collect_from(n: &DataNodeRef<'_>, path: &str, out: &mut BTreeMap<String, String>) {
+    let schema = n.schema();
+    match schema.kind() {
+        SchemaNodeKind::Leaf | SchemaNodeKind::LeafList => {
+            if !ffi::is_implicit_default(n) {
+                out.insert(path.to_string(), n.value_canonical().unwrap_or_default());
+            }
+        }
+        _ => {
+            let module = schema.module();
+            for c in n.children() {
+                let cs = c.schema();
+                let child_path = if cs.kind() == SchemaNodeKind::List && cs.is_keyless_list() {
+                    c.path()
+                } else {
+                    let mut p = String::with_capacity(path.len() + 32);
+                    p.push_str(path);
+                    p.push('/');
+                    if cs.module() != module {
+                        p.push_str(cs.module().name());
+                        p.push(':');
+                    }
+                    p.push_str(cs.name());
+                    match cs.kind() {
+                        SchemaNodeKind::List => {
+                            for k in c.children().take_while(|k| k.schema().is_list_key()) {
+                                let v = k.value_canonical().unwrap_or_default();
+                                push_predicate(&mut p, k.schema().name(), &v);
+                            }
+                        }
+                        SchemaNodeKind::LeafList => {
+                            let v = c.value_canonical().unwrap_or_default();
+                            push_predicate(&mut p, ".", &v);
+                        }
+                        _ => {}
+                    }
+                    p
+                };
+                collect_from(&c, &child_path, out);
+            }
         }
     }
+}
+
+/// `[name='value']`, or with `"` when the value holds a `'` (as `lyd_path` writes it).
+fn push_predicate(p: &mut String, name: &str, value: &str) {
+    let q = if value.contains('\'') { '"' } else { '\'' };
+    p.push('[');
+    p.push_str(name);
+    p.push('=');
+    p.push(q);
+    p.push_str(value);
+    p.push(q);
+    p.push(']');
 }
 
 /// Whether a top-level node matches a first segment written `module:name` or `name`.

@@ -78,6 +78,11 @@ fn engine_equals_reference_on_random_transactions() {
                     "step {step}: trees differ after {edits:?}"
                 );
                 assert_eq!(engine.leaves(), reference.leaves(), "step {step}");
+                assert_eq!(
+                    engine.leaves(),
+                    engine.leaves_by_lyd_path(),
+                    "step {step}: leaf paths"
+                );
                 accepted += 1;
             }
             (Err(e), Err(r)) => {
@@ -230,4 +235,35 @@ fn key_values_match_as_libyang_reads_them() {
         e.leaves()
             .contains_key(&format!("{a}/entries/entry[sequence='7']/config/remark"))
     );
+}
+
+#[test]
+fn leaf_paths_are_written_as_libyang_writes_them() {
+    use serde_json::json;
+    use tether_model::Edit;
+    let schema = schema();
+    let mut t = ConfigTree::new(schema);
+    // Interface names may hold '/', ':' and '.' (no key of the schema may hold a quote).
+    for (g, name) in [(1, "Gi1/1"), (2, "eth0:1"), (3, "bond0.100")] {
+        t.apply(&[
+            Edit::update(
+                format!(
+                    "{}/downstream/interfaces/interface[name='{name}']/config",
+                    ops::group(g)
+                ),
+                json!({"name": name}),
+            ),
+            Edit::update(
+                format!("{}/interface[name='{name}']/config/description", ops::IFS),
+                json!("it's \"quoted\" [1]/x"),
+            ),
+        ])
+        .unwrap();
+    }
+    let leaves = t.leaves();
+    assert!(leaves.contains_key(&format!(
+        "{}/downstream/interfaces/interface[name='Gi1/1']/config/name",
+        ops::group(1)
+    )));
+    assert_eq!(leaves, t.leaves_by_lyd_path());
 }
