@@ -279,11 +279,12 @@ impl ConfigTree {
         r
     }
 
-    /// Loads a tree saved by [`ConfigTree::to_lyb`] (trusted: it was valid when saved) and adds
-    /// the defaults.
+    /// Loads a tree saved by [`ConfigTree::to_lyb`], neither validated nor completed with
+    /// defaults: the store's boot replays the later commits on it and then validates it in
+    /// full, which adds the defaults (adding them here too cost a pass over the whole tree).
     pub fn from_lyb(schema: &'static Schema, bytes: &[u8]) -> Result<Self, ModelError> {
         if bytes.is_empty() {
-            return Ok(ConfigTree::new(schema));
+            return Ok(ConfigTree::empty(schema));
         }
         let parsed = DataTree::parse_string(
             schema.context(),
@@ -293,14 +294,10 @@ impl ConfigTree {
             DataValidationFlags::empty(),
         );
         ffi::clear_errors(schema.raw());
-        let mut t = ConfigTree::from_tree(
+        Ok(ConfigTree::from_tree(
             schema,
             parsed.map_err(|e| ModelError::Internal(format!("snapshot: {e}")))?,
-        );
-        if !ffi::add_defaults(schema, &mut t.tree) {
-            return Err(ModelError::Internal("adding defaults failed".into()));
-        }
-        Ok(t)
+        ))
     }
 
     /// Replays recorded leaf changes without validation or defaults: the store's boot from a

@@ -253,23 +253,6 @@ pub(crate) fn free_detached(node: *mut ly::lyd_node) {
     unsafe { ly::lyd_free_tree(node) }
 }
 
-/// Adds schema defaults without validating (boot of data validated when it was committed).
-pub(crate) fn add_defaults(schema: &'static Schema, tree: &mut DataTree<'static>) -> bool {
-    let mut raw = tree_raw(tree);
-    // SAFETY: the tree is ours; libyang may change the first sibling, written back below.
-    let ret = unsafe {
-        ly::lyd_new_implicit_all(
-            &mut raw,
-            schema.raw(),
-            ly::LYD_IMPLICIT_NO_STATE,
-            std::ptr::null_mut(),
-        )
-    };
-    set_tree_raw(tree, raw);
-    clear_errors(schema.raw());
-    ret == ly::LY_ERR::LY_SUCCESS
-}
-
 // ===== Schema introspection (the dependency analysis of `deps.rs`) =====
 
 /// A compiled schema node, by address: the identity the dependency analysis works with.
