@@ -63,23 +63,10 @@ async fn acknowledged_set_survives_kill_9_and_sigterm_drains() {
         .unwrap()
         .into_inner();
     let _ = s.message().await.unwrap();
-    let pid = d.pid().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let mut d = d;
     let started = std::time::Instant::now();
-    // Wait on a blocking thread so this runtime keeps serving the client's connection.
-    let (status, d) =
-        tokio::task::spawn_blocking(move || (wait_exit(&mut d.child, Duration::from_secs(10)), d))
-            .await
-            .unwrap();
-    let status = status.expect("exits after SIGTERM");
-    drop(d);
+    // `sigterm` waits on a blocking thread, so this runtime keeps serving the client's
+    // connection meanwhile.
+    let status = sigterm(d).await;
     assert!(
         started.elapsed() < Duration::from_secs(4),
         "drained in {:?}",
@@ -105,20 +92,6 @@ async fn acknowledged_set_survives_kill_9_and_sigterm_drains() {
             "{e:?}"
         );
     }
-}
-
-fn wait_exit(
-    child: &mut std::process::Child,
-    timeout: Duration,
-) -> Option<std::process::ExitStatus> {
-    let start = std::time::Instant::now();
-    while start.elapsed() < timeout {
-        if let Ok(Some(s)) = child.try_wait() {
-            return Some(s);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    None
 }
 
 fn refused(args: &[&str]) -> String {

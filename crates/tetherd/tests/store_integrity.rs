@@ -98,6 +98,24 @@ async fn sigterm(d: Daemon) {
     assert!(status.success(), "exit status after SIGTERM: {status:?}");
 }
 
+/// Steps 1 and 2 of issue 13: access-list a with entry 1 (one Set of two updates), then
+/// access-list b's entries as one JSON subtree.
+async fn issue_13_steps_1_and_2(c: &mut GNmiClient<Channel>) {
+    let a_config = format!("{}/config", acl("a"));
+    let a1_config = format!("{}/config", entry("a", 1));
+    accepted(
+        c,
+        "step 1",
+        updates(vec![
+            (&a_config, json!({"name": "a"})),
+            (&a1_config, entry_a1()),
+        ]),
+    )
+    .await;
+    let b_entries = format!("{}/entries", acl("b"));
+    accepted(c, "step 2", updates(vec![(&b_entries, entries_b())])).await;
+}
+
 /// The exact reproduction of issue 13: the third, valid Set was refused and yet half-applied.
 #[tokio::test]
 async fn issue_13_a_remark_after_a_second_access_list_is_applied_whole() {
@@ -106,21 +124,9 @@ async fn issue_13_a_remark_after_a_second_access_list_is_applied_whole() {
     let d = Daemon::start_in(&data, &[]).unwrap();
     let mut c = d.client().await;
 
-    // Step 1: access-list a with entry 1, in one Set of two updates.
-    let a_config = format!("{}/config", acl("a"));
+    issue_13_steps_1_and_2(&mut c).await;
     let a1_config = format!("{}/config", entry("a", 1));
-    accepted(
-        &mut c,
-        "step 1",
-        updates(vec![
-            (&a_config, json!({"name": "a"})),
-            (&a1_config, entry_a1()),
-        ]),
-    )
-    .await;
-    // Step 2: access-list b's entries as one JSON subtree.
     let b_entries = format!("{}/entries", acl("b"));
-    accepted(&mut c, "step 2", updates(vec![(&b_entries, entries_b())])).await;
     let b_before = get_value(&mut c, &b_entries).await.unwrap();
 
     // Step 3: one leaf. Valid, so it must succeed and change exactly that leaf.
@@ -168,19 +174,8 @@ async fn refused_sets_leave_no_trace_and_restarts_keep_what_was_acknowledged() {
     let mut c = d.client().await;
 
     // ===== the three Sets of issue 13 =====
-    let a_config = format!("{}/config", acl("a"));
-    let a1_config = format!("{}/config", entry("a", 1));
+    issue_13_steps_1_and_2(&mut c).await;
     let b_entries = format!("{}/entries", acl("b"));
-    accepted(
-        &mut c,
-        "step 1",
-        updates(vec![
-            (&a_config, json!({"name": "a"})),
-            (&a1_config, entry_a1()),
-        ]),
-    )
-    .await;
-    accepted(&mut c, "step 2", updates(vec![(&b_entries, entries_b())])).await;
     let a1_remark = format!("{}/config/remark", entry("a", 1));
     accepted(&mut c, "step 3", updates(vec![(&a1_remark, json!("r"))])).await;
 
