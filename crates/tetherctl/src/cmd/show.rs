@@ -6,9 +6,9 @@
 
 use anyhow::{Result, bail};
 use serde_json::Value;
-use tether_model::{tether_conntrack_bypass, tether_link_state};
 use tether_proto::gnmi::get_request::DataType as GnmiDataType;
 use tether_proto::sim::ListConnectionsRequest;
+use tether_schema::{tether_conntrack_bypass, tether_link_state};
 use tetherctl::path;
 use tetherctl::show::{bypass, conn, link_state};
 use tonic::Code;
