@@ -30,7 +30,8 @@ pub(super) async fn show_link_state(cx: &Ctx, group: Option<u16>, detail: bool) 
     let value = get_container(cx, tether_link_state::link_state::PATH)
         .await?
         .unwrap_or(Value::Null);
-    let mut groups = link_state::groups_from_json(&value);
+    let mut groups = link_state::groups_from_json(&value)
+        .map_err(|e| anyhow::anyhow!("the link-state state does not match the YANG model: {e}"))?;
     if let Some(id) = group {
         groups.retain(|g| g.id == u64::from(id));
         if groups.is_empty() {
