@@ -409,7 +409,7 @@ need(re.match(r"(docker\.io/library/)?debian:bookworm-slim$", froms[1]), "runtim
 stages = {a.split()[-1] for a in froms if " AS " in a}
 runs = [a for i, a in ins if i == "RUN"]
 need(any(all(p in r for p in ("cmake", "libpcre2-dev")) for r in runs), "builder installs cmake libpcre2-dev")
-need(any(all(p in r for p in ("nftables", "iproute2")) for r in runs), "runtime installs nftables iproute2")
+need(any(all(p in r for p in ("nftables", "conntrack", "iproute2")) for r in runs), "runtime installs nftables conntrack iproute2")
 need(any("cargo build --release" in r and "--locked" in r for r in runs), "cargo build --release --locked")
 for i, a in ins:
     if i == "COPY":
