@@ -110,7 +110,7 @@ impl GnmiService {
             .unwrap_or_else(|| "-".into());
         span.record("peer", peer.as_str());
         let identity = match &self.shared.options.users {
-            Some(users) => users.authenticate(request.metadata()).await?,
+            Some(users) => auth::authenticate(users, request.metadata()).await?,
             None => auth::anonymous(request.metadata()),
         };
         span.record("user", identity.user.as_str());
@@ -200,7 +200,7 @@ impl GNmi for GnmiService {
         let span = rpc_span("Set");
         let r = async {
             let caller = self.caller(&request, &span).await?;
-            caller.identity.require_write()?;
+            auth::require_write(&caller.identity)?;
             crate::set::set(&self.shared, &caller, request.get_ref(), &span).await
         }
         .instrument(span.clone())
