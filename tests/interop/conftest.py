@@ -43,7 +43,7 @@ class Tetherd:
     def __init__(self, data_dir: Path, extra: list[str], binary: Path | None = None, timeout: float = 60.0):
         self.data_dir = data_dir
         self.log: list[str] = []
-        cmd = [str(binary or tetherd_binary()), "--data-dir", str(data_dir), "--listen", "127.0.0.1:0", *extra]
+        cmd = [str(binary or tetherd_binary()), "--data-dir", str(data_dir), "--listen", "127.0.0.1:0", "--netconf-listen", "127.0.0.1:0", *extra]
         env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "info"), NO_COLOR="1")
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env

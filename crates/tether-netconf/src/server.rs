@@ -151,7 +151,7 @@ impl NetconfServer {
         let config = Arc::new(crate::ssh::config(&self.shared.options)?);
         let mut stop = self.stop.subscribe();
         let local = listener.local_addr()?;
-        info!(address = %local, "NETCONF over SSH listening on {local}");
+        info!(address = %local, "NETCONF over SSH serving on {local}");
         loop {
             tokio::select! {
                 accepted = listener.accept() => {
