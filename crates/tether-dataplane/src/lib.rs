@@ -25,7 +25,7 @@ mod prefix;
 mod program;
 mod sim;
 
-pub use clock::{SimClock, wall_clock_ns};
+pub use clock::{ClockMode, SimClock, wall_clock_ns};
 pub use conntrack::{
     ConnectionEntry, ConnectionState, DEFAULT_ICMP_IDLE, DEFAULT_OTHER_IDLE, DEFAULT_TCP_IDLE,
     DEFAULT_UDP_IDLE, EMBRYONIC_TIMEOUT, TeardownReason, default_idle_timeout,

@@ -23,7 +23,7 @@ use crate::drift::RECONCILE_INTERVAL;
 use crate::handle::Request;
 use crate::link_state::state::GroupMirror;
 
-/// While an LST delay runs, how often the dataplane clock is read (the simulator's clock moves
+/// While an LST delay runs, how often the dataplane clock is read (a manual simulator clock moves
 /// only when told; [`WorkerHandle::clock_advanced`](crate::WorkerHandle::clock_advanced) wakes
 /// the worker at once).
 pub const CLOCK_POLL: Duration = Duration::from_millis(10);
