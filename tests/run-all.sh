@@ -32,8 +32,8 @@ if [ -n "$lint" ]; then
 fi
 
 echo "== interop: pygnmi, grpcio, oc-config-validate against a real tetherd"
-cargo build -p tetherd
-TETHERD="${CARGO_TARGET_DIR:-$PWD/target}/debug/tetherd" .venv/bin/pytest -q tests/interop
+cargo build -p tetherd -p tetherctl
+TETHERD="${CARGO_TARGET_DIR:-$PWD/target}/debug/tetherd" TETHERCTL="${CARGO_TARGET_DIR:-$PWD/target}/debug/tetherctl" .venv/bin/pytest -q tests/interop
 
 echo "== netns: tetherd --dataplane linux in network namespaces (root; skipped otherwise)"
 TETHERD="${CARGO_TARGET_DIR:-$PWD/target}/debug/tetherd" .venv/bin/pytest -q tests/netns

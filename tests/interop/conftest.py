@@ -44,6 +44,9 @@ class Tetherd:
         self.data_dir = data_dir
         self.log: list[str] = []
         cmd = [str(binary or tetherd_binary()), "--data-dir", str(data_dir), "--listen", "127.0.0.1:0", "--netconf-listen", "127.0.0.1:0", *extra]
+        # These suites are deterministic: the sim clock stays frozen unless a test picks one.
+        if not any(a.startswith(("--sim-clock", "--dataplane")) for a in extra):
+            cmd += ["--sim-clock", "manual"]
         env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "info"), NO_COLOR="1")
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env

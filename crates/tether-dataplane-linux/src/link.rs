@@ -520,17 +520,22 @@ async fn set_disabled(
                 .map_err(nl_err)?;
         }
         if method == DisableMethod::AdminDown && held.is_none() {
+            // Record first, then act: remember whether Tether changes it (an interface the
+            // operator had shut stays shut). A crash between the two leaves a record of a change
+            // not made, which the next enable undoes harmlessly; the other order could leave an
+            // interface Tether shut with no record, which no restart would bring back.
+            {
+                let mut t = shared.lock();
+                t.admin_down
+                    .interfaces
+                    .insert(name.to_string(), raw_admin_up);
+                t.persist();
+            }
             if raw_admin_up {
                 set_link(handle, LinkUnspec::new_with_index(index).down().build())
                     .await
                     .map_err(nl_err)?;
             }
-            let mut t = shared.lock();
-            // Remember whether Tether changed it: an interface the operator had shut stays shut.
-            t.admin_down
-                .interfaces
-                .insert(name.to_string(), raw_admin_up);
-            t.persist();
         }
         method
     } else {

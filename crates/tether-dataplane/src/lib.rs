@@ -15,6 +15,7 @@ mod clock;
 mod conntrack;
 mod counters;
 mod dataplane;
+mod delta;
 mod error;
 mod event;
 mod hash;
@@ -24,13 +25,14 @@ mod prefix;
 mod program;
 mod sim;
 
-pub use clock::{SimClock, wall_clock_ns};
+pub use clock::{ClockMode, SimClock, wall_clock_ns};
 pub use conntrack::{
     ConnectionEntry, ConnectionState, DEFAULT_ICMP_IDLE, DEFAULT_OTHER_IDLE, DEFAULT_TCP_IDLE,
     DEFAULT_UDP_IDLE, EMBRYONIC_TIMEOUT, TeardownReason, default_idle_timeout,
 };
 pub use counters::{AclEntryCounters, BypassCounters, ClassCounters};
 pub use dataplane::{Dataplane, DataplaneKind, DisableMethod};
+pub use delta::ProgramDelta;
 pub use error::{DataplaneError, ProgramError};
 pub use event::DataplaneEvent;
 pub use interface::{InterfaceCounters, InterfaceStatus, OperStatus};

@@ -20,31 +20,18 @@ mod deps;
 mod edit;
 mod error;
 mod ffi;
-pub mod json;
-#[path = "../build/leaf_type.rs"]
+// One classifier of leaf types for the generator and for run-time coercion, so the
+// generated Rust and the JSON it accepts agree.
+#[path = "../../tether-schema/build/leaf_type.rs"]
 #[allow(dead_code)]
 mod leaf_type;
 pub mod path;
 mod schema;
 mod transaction;
-pub mod types;
-
-#[allow(
-    missing_docs,
-    clippy::all,
-    clippy::pedantic,
-    rustdoc::broken_intra_doc_links,
-    rustdoc::invalid_html_tags,
-    rustdoc::bare_urls
-)]
-mod generated {
-    include!(concat!(env!("OUT_DIR"), "/model.rs"));
-}
 
 pub use config::ConfigTree;
 pub use edit::{Edit, EditOp, LeafChange, parent_path};
 pub use error::{ModelError, ValidationError};
-pub use generated::*;
-pub use schema::{ModuleInfo, ModuleSource, Schema, SchemaOptions};
+pub use schema::{ModuleInfo, Schema, SchemaOptions};
+pub use tether_schema::*;
 pub use transaction::Prepared;
-pub use types::TypeError;

@@ -8,19 +8,7 @@ use yang3::context::{Context, ContextFlags, EmbeddedModuleKey};
 use crate::deps::Dependencies;
 use crate::error::ModelError;
 use crate::ffi;
-use crate::generated::MODULES;
-
-/// A YANG module compiled into the binary.
-#[derive(Debug, Clone, Copy)]
-pub struct ModuleSource {
-    pub name: &'static str,
-    pub revision: &'static str,
-    pub namespace: &'static str,
-    pub prefix: &'static str,
-    pub organization: &'static str,
-    /// The module's YANG text.
-    pub text: &'static str,
-}
+use tether_schema::MODULES;
 
 /// Which optional parts of the schema are switched on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

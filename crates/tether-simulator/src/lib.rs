@@ -17,7 +17,8 @@
 //! - `idle_ns` is the simulated time since the entry's last packet and `timeout_ns` the timeout in
 //!   force (the embryonic timeout until the SYN-ACK, then the class's or the protocol's idle one);
 //! - times (`now_ns`, `created_ns`) are on the dataplane's clock, in ns since the Unix epoch (the
-//!   simulated clock starts at the wall clock and then moves only when told).
+//!   simulated clock starts at the wall clock, then runs at real time or, with `tetherd
+//!   --sim-clock manual`, stands still; `AdvanceClock` jumps it ahead in either mode).
 //!
 //! Invalid input (an address that does not parse, mixed address families, a protocol above 255,
 //! a port above 65535, an interface that does not exist) is refused with `InvalidArgument` and a

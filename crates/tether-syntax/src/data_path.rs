@@ -207,6 +207,15 @@ pub fn predicates(mut rest: &str) -> Vec<(&str, &str)> {
     out
 }
 
+/// The data path of the schema node `node` inside the list entry `entry`, whose list has the
+/// schema path `list`: the entry's data path followed by the part of `node` below `list`
+/// (`under("/a/l[k='1']", "/a/l", "/a/l/c/d")` is `/a/l[k='1']/c/d`). Both schema paths
+/// are generated constants, so a `node` outside `list` is a caller's bug, caught in debug.
+pub fn under(entry: &str, list: &str, node: &str) -> String {
+    debug_assert!(is_under(node, list), "{node} is not below {list}");
+    format!("{entry}{}", node.strip_prefix(list).unwrap_or(node))
+}
+
 /// Quotes a key value for a predicate: `'v'`, or `"v"` when the value holds a `'`.
 pub fn quote(v: &str) -> String {
     if !v.contains('\'') {
@@ -229,6 +238,12 @@ mod tests {
         assert_eq!(segments("/"), Vec::<&str>::new());
         assert_eq!(schema_path("/m:a/b[k='x/y']/c"), "/m:a/b/c");
         assert_eq!(schema_path("/"), "/");
+    }
+
+    #[test]
+    fn under_puts_the_node_below_the_entry() {
+        assert_eq!(under("/a/l[k='1']", "/a/l", "/a/l/c/d"), "/a/l[k='1']/c/d");
+        assert_eq!(under("/a/l[k='1']", "/a/l", "/a/l"), "/a/l[k='1']");
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! a string typed here: a renamed leaf or container breaks the build instead of silently
 //! publishing state no client can ask for. A generated constant is a *schema* path (no keys);
 //! a data path puts a key predicate after each list, so a path is built from the data path of a
-//! list entry ([`interface`], [`group()`], …) and the part of a generated schema path below that
+//! list entry (the generated `entry` builders behind [`interface`], [`group()`], …, which are
+//! the only place key names are spelled) and the part of a generated schema path below that
 //! list ([`under`]).
 
 use tether_lst::{GroupId, Role};
@@ -15,38 +16,21 @@ use tether_model::tether_link_state::link_state;
 use bypass::access_lists::access_list;
 use link_state::groups::group;
 
-/// A list-key predicate value, quoted so any name is safe (`'` inside → `"` quotes).
-fn quote(value: &str) -> String {
-    if value.contains('\'') {
-        format!("\"{value}\"")
-    } else {
-        format!("'{value}'")
-    }
-}
-
-/// The part of the schema path `node` below the schema path `ancestor` (`/a/b`, `/a/b/c/d` →
-/// `/c/d`). Both are generated constants, so a mismatch is a bug of this crate, caught by the
-/// test that resolves every written path in the schema.
-fn below(ancestor: &'static str, node: &'static str) -> &'static str {
-    debug_assert!(node.starts_with(ancestor), "{node} is not below {ancestor}");
-    node.strip_prefix(ancestor).unwrap_or(node)
-}
-
 /// The data path of the schema node `node` inside the list entry `entry`, whose list has the
 /// schema path `list`: `under(&interface("Gi1/1"), interface::PATH, State::OPER_STATUS)` is
 /// `/tether-interfaces:interfaces/interface[name='Gi1/1']/state/oper-status`.
 pub fn under(entry: &str, list: &'static str, node: &'static str) -> String {
-    format!("{entry}{}", below(list, node))
+    tether_syntax::data_path::under(entry, list, node)
 }
 
 /// `/tether-interfaces:interfaces/interface[name='X']`
 pub fn interface(name: &str) -> String {
-    format!("{}[name={}]", interfaces::interface::PATH, quote(name))
+    interfaces::interface::entry(name)
 }
 
 /// `/tether-link-state:link-state/groups/group[id='N']`
 pub fn group(id: GroupId) -> String {
-    format!("{}[id='{id}']", group::PATH)
+    group::entry(id)
 }
 
 /// The schema path of a group's member list on `role`'s side.
@@ -59,43 +43,27 @@ pub fn member_list(role: Role) -> &'static str {
 
 /// `.../group[id='N']/{upstream,downstream}/interfaces/interface[name='X']`
 pub fn member(id: GroupId, role: Role, name: &str) -> String {
-    format!(
-        "{}{}[name={}]",
-        group(id),
-        below(group::PATH, member_list(role)),
-        quote(name)
-    )
+    let parent = group(id);
+    match role {
+        Role::Upstream => group::upstream::interfaces::interface::entry(&parent, name),
+        Role::Downstream => group::downstream::interfaces::interface::entry(&parent, name),
+    }
 }
 
 /// `/tether-conntrack-bypass:bypass/access-lists/access-list[name='A']/entries/entry[sequence='S']`
 pub fn acl_entry(acl: &str, sequence: u32) -> String {
-    format!(
-        "{}[name={}]{}[sequence='{sequence}']",
-        access_list::PATH,
-        quote(acl),
-        below(access_list::PATH, access_list::entries::entry::PATH)
-    )
+    access_list::entries::entry::entry(&access_list::entry(acl), sequence)
 }
 
 /// `/tether-conntrack-bypass:bypass/policies/policy[name='P']/classes/class[name='C']`
 pub fn policy_class(policy: &str, class: &str) -> String {
     use bypass::policies::policy;
-    format!(
-        "{}[name={}]{}[name={}]",
-        policy::PATH,
-        quote(policy),
-        below(policy::PATH, policy::classes::class::PATH),
-        quote(class)
-    )
+    policy::classes::class::entry(&policy::entry(policy), class)
 }
 
 /// `/tether-conntrack-bypass:bypass/service-policies/service-policy[interface='X']`
 pub fn service_policy(interface: &str) -> String {
-    format!(
-        "{}[interface={}]",
-        bypass::service_policies::service_policy::PATH,
-        quote(interface)
-    )
+    bypass::service_policies::service_policy::entry(interface)
 }
 
 /// `/tether-conntrack-bypass:bypass/global-policy`
@@ -109,6 +77,18 @@ pub const BYPASS_REPAIRS: &str = bypass::state::State::PROGRAM_REPAIRS;
 pub const BYPASS_LAST_REPAIR: &str = bypass::state::State::LAST_PROGRAM_REPAIR;
 /// `/tether-conntrack-bypass:bypass/state/warnings` (a leaf-list)
 pub const BYPASS_WARNINGS: &str = bypass::state::State::WARNINGS;
+/// `/tether-conntrack-bypass:bypass/state/applied-commit{,-timestamp}`, `applied-at`
+pub(crate) const BYPASS_APPLIED: crate::applied::AppliedPaths = crate::applied::AppliedPaths {
+    commit: bypass::state::State::APPLIED_COMMIT,
+    timestamp: bypass::state::State::APPLIED_COMMIT_TIMESTAMP,
+    at: bypass::state::State::APPLIED_AT,
+};
+/// `/tether-link-state:link-state/state/applied-commit{,-timestamp}`, `applied-at`
+pub(crate) const LINK_STATE_APPLIED: crate::applied::AppliedPaths = crate::applied::AppliedPaths {
+    commit: link_state::state::State::APPLIED_COMMIT,
+    timestamp: link_state::state::State::APPLIED_COMMIT_TIMESTAMP,
+    at: link_state::state::State::APPLIED_AT,
+};
 /// `/tether-link-state:link-state/state/disable-repairs`
 pub const LINK_STATE_REPAIRS: &str = link_state::state::State::DISABLE_REPAIRS;
 /// `/tether-link-state:link-state/state/last-disable-repair`

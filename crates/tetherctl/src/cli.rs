@@ -165,7 +165,8 @@ pub enum Command {
     /// `interface range` + `link state group N upstream|downstream`. Interface names are
     /// expanded from Cisco abbreviations (g1/1 → Gi1/1, po11 → Po11). Every other line is
     /// reported as `line N: TEXT: WHY`; if there is any, nothing is applied unless --force is
-    /// given, and the exit code is 3.
+    /// given, and the exit code is 3. `--map`/`--interface-map` rename interfaces to this box's
+    /// names; a name Linux cannot hold ('/', ':', over 15 bytes) is warned about before sending.
     Import {
         /// The configuration file (`-` for standard input).
         file: PathBuf,
@@ -179,6 +180,13 @@ pub enum Command {
         /// `configure replace`) instead of merging it in.
         #[arg(long)]
         replace: bool,
+        /// Rename an interface: `--map Gi1/1-40=swp1-40`, `--map Po11=bond0`. Repeatable;
+        /// the Cisco side is read like `interface range` (abbreviations accepted).
+        #[arg(long = "map", value_name = "CISCO=LINUX")]
+        maps: Vec<String>,
+        /// File of interface renames, one `CISCO=LINUX` (or `CISCO LINUX`) a line, `#` comments.
+        #[arg(long, value_name = "FILE")]
+        interface_map: Option<PathBuf>,
     },
     /// Print a shell completion script: `tetherctl completions bash > /etc/bash_completion.d/tetherctl`.
     Completions {

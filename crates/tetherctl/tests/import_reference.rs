@@ -92,3 +92,45 @@ HQ4948A(config-if-range)#link state group 1 downstream
         )]
     );
 }
+
+#[test]
+fn an_interface_map_puts_the_reference_on_linux_names() {
+    use tetherctl::import::rename::{InterfaceMap, non_linux_names};
+    let mut t = translate(REFERENCE);
+    // Unmapped, the 40 Gi1/N downstreams cannot be Linux interfaces ('/').
+    let before = non_linux_names(&t.config);
+    assert_eq!(before.len(), 40, "{before:?}");
+    let mut map = InterfaceMap::default();
+    map.add_file("# HQ4948A ports on this box\nGigabitEthernet1/1 - 40  swp1-40\nPo11=bond0\n")
+        .unwrap();
+    map.apply(&mut t.config);
+    assert!(non_linux_names(&t.config).is_empty());
+    let updates = t.updates();
+    let ls = &updates
+        .iter()
+        .find(|(p, _)| p.contains("link-state"))
+        .unwrap()
+        .1;
+    let g = &ls["groups"]["group"][0];
+    assert_eq!(g["upstream"]["interfaces"]["interface"][0]["name"], "bond0");
+    let down: Vec<&str> = g["downstream"]["interfaces"]["interface"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        down,
+        (1..=40).map(|i| format!("swp{i}")).collect::<Vec<_>>()
+    );
+    // ASA nameif names are left alone unless mapped.
+    let bp = &updates
+        .iter()
+        .find(|(p, _)| p.contains("bypass"))
+        .unwrap()
+        .1;
+    assert_eq!(
+        bp["service-policies"]["service-policy"][0]["interface"],
+        "Inside"
+    );
+}

@@ -18,6 +18,17 @@ pub enum DataplaneKind {
     Linux,
 }
 
+/// How the in-process dataplane's clock moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SimClock {
+    /// Real time: up-delay, down-delay, idle timeouts and last-change behave as on Linux;
+    /// the Simulator's AdvanceClock jumps ahead on top.
+    Real,
+    /// Frozen until AdvanceClock moves it: deterministic tests and demos.
+    Manual,
+}
+
 /// Log line format on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -57,6 +68,9 @@ pub struct Flags {
     /// Dataplane [default: sim].
     #[arg(long, value_enum, global = true)]
     pub dataplane: Option<DataplaneKind>,
+    /// Clock of the sim dataplane [default: real]. Only with --dataplane sim.
+    #[arg(long, value_enum, value_name = "real|manual")]
+    pub sim_clock: Option<SimClock>,
     /// OpenTelemetry OTLP/gRPC endpoint for traces.
     #[arg(long, value_name = "URL")]
     pub otlp_endpoint: Option<String>,
@@ -108,6 +122,7 @@ struct FileSettings {
     tls_ca: Option<PathBuf>,
     users: Option<PathBuf>,
     dataplane: Option<DataplaneKind>,
+    sim_clock: Option<SimClock>,
     otlp_endpoint: Option<String>,
     log_format: Option<LogFormat>,
     subscriber_queue: Option<usize>,
@@ -139,6 +154,7 @@ pub struct Settings {
     pub transport: Transport,
     pub users: Option<PathBuf>,
     pub dataplane: DataplaneKind,
+    pub sim_clock: SimClock,
     pub otlp_endpoint: Option<String>,
     pub log_format: LogFormat,
     pub subscriber_queue: usize,
@@ -183,6 +199,16 @@ impl Settings {
                  give --tls-cert and --tls-key, or --insecure to accept plaintext"
             ),
         };
+        let dataplane = flags
+            .dataplane
+            .or(file.dataplane)
+            .unwrap_or(DataplaneKind::Sim);
+        let sim_clock = flags.sim_clock.or(file.sim_clock);
+        if sim_clock.is_some() && dataplane != DataplaneKind::Sim {
+            bail!(
+                "--sim-clock applies to --dataplane sim only (the Linux dataplane runs on the host's clock)"
+            );
+        }
         Ok(Settings {
             data_dir: flags
                 .data_dir
@@ -191,10 +217,8 @@ impl Settings {
             listen,
             transport,
             users: flags.users.or(file.users),
-            dataplane: flags
-                .dataplane
-                .or(file.dataplane)
-                .unwrap_or(DataplaneKind::Sim),
+            dataplane,
+            sim_clock: sim_clock.unwrap_or(SimClock::Real),
             otlp_endpoint: flags.otlp_endpoint.or(file.otlp_endpoint),
             log_format: flags
                 .log_format
@@ -248,6 +272,16 @@ mod tests {
         assert!(t(&["--tls-cert", "c"]).is_err());
         assert!(t(&["--tls-ca", "c"]).is_err());
         assert!(t(&["--tls-cert", "c", "--tls-key", "k", "--insecure"]).is_err());
+    }
+
+    #[test]
+    fn sim_clock_is_real_by_default_and_only_for_the_sim() {
+        let r = |args: &[&str]| Settings::resolve(flags(args)).map(|s| s.sim_clock);
+        assert_eq!(r(&[]).unwrap(), SimClock::Real);
+        assert_eq!(r(&["--sim-clock", "manual"]).unwrap(), SimClock::Manual);
+        let err = r(&["--dataplane", "linux", "--sim-clock", "real"]).unwrap_err();
+        assert!(err.to_string().contains("--dataplane sim only"), "{err}");
+        assert!(Flags::try_parse_from(["tetherd", "--sim-clock", "frozen"]).is_err());
     }
 
     #[test]

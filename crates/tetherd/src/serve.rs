@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use tether_dataplane::{Dataplane, SimDataplane};
+use tether_dataplane::{ClockMode, Dataplane, SimDataplane};
 use tether_dataplane_linux::{LinuxConfig, LinuxDataplane};
 use tether_gnmi::{GnmiOptions, GnmiService, TlsFiles, Users};
 use tether_model::{Schema, SchemaOptions};
@@ -15,7 +15,11 @@ use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tracing::{info, warn};
 
-use crate::config::{DataplaneKind, Settings, Transport};
+use crate::config::{DataplaneKind, Settings, SimClock, Transport};
+
+/// On the real-time sim clock, how often connections past their idle timeout are removed (and
+/// announced): the ASA's idle timeouts count in seconds, so a tenth of one is ample.
+const SIM_EXPIRY_TICK: Duration = Duration::from_millis(100);
 
 /// How long open RPCs get to finish after SIGTERM before the daemon exits anyway.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -38,7 +42,15 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let (dataplane, sim): (Arc<dyn Dataplane>, Option<Arc<SimDataplane>>) = match settings.dataplane
     {
         DataplaneKind::Sim => {
-            let sim = Arc::new(SimDataplane::new());
+            let mode = match settings.sim_clock {
+                SimClock::Real => ClockMode::Real,
+                SimClock::Manual => ClockMode::Manual,
+            };
+            let sim = Arc::new(SimDataplane::with_mode(mode));
+            info!(clock = ?mode, "sim dataplane");
+            if mode == ClockMode::Real {
+                tokio::spawn(expire_sim_connections(Arc::clone(&sim)));
+            }
             (sim.clone(), Some(sim))
         }
         DataplaneKind::Linux => {
@@ -203,6 +215,17 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     store.close();
     info!("stopped");
     Ok(())
+}
+
+/// The real-time sim clock's sweeper: idle connections leave the table (and the worker hears
+/// `ConnectionClosed`) without anyone stepping the clock. Ends with the runtime.
+async fn expire_sim_connections(sim: Arc<SimDataplane>) {
+    let mut tick = tokio::time::interval(SIM_EXPIRY_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        sim.expire_due();
+    }
 }
 
 async fn shutdown_signal() -> &'static str {

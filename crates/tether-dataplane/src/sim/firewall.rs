@@ -220,7 +220,14 @@ impl SimState {
     /// Steps the clock and expires what is due. A full scan per step: steps are rare (tests, the
     /// simulator RPC) while packets are many, so packets do not pay to keep an expiry queue ordered.
     pub(super) fn advance(&mut self, by: Duration) -> u64 {
-        let now = self.clock.advance(by);
+        self.clock.advance(by);
+        self.expire_due();
+        self.clock.now_ns()
+    }
+
+    /// Closes every entry expired by the clock's present reading; returns how many.
+    pub(super) fn expire_due(&mut self) -> usize {
+        let now = self.clock.now_ns();
         let mut due: Vec<(u64, u64, FlowKey)> = self
             .connections
             .iter()
@@ -229,10 +236,11 @@ impl SimState {
             .collect();
         // Announce in the order they expired, for readable event streams.
         due.sort_unstable_by_key(|d| (d.0, d.1));
+        let closed = due.len();
         for (_, _, key) in due {
             self.close(key, TeardownReason::Idle, now);
         }
-        now
+        closed
     }
 
     pub(super) fn install(&mut self, source: &BypassProgram) {

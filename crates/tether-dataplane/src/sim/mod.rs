@@ -3,7 +3,10 @@
 //! It models what the reference scenario needs and no more: interfaces with admin state, carrier and
 //! a separate protodown flag; a stateful firewall with an ASA-like connection table (normal TCP
 //! entries closed by FIN/RST, bypass entries closed only by their idle timeout); the bypass program
-//! with an indexed classifier; and a clock that moves only when told, so every timeout is exact.
+//! with an indexed classifier; and a clock that either runs at real time (the daemon's default, so
+//! delays and idle timeouts behave as on Linux) or moves only when told, so every timeout is exact
+//! ([`ClockMode`]). On real time, expired connections leave the table when [`SimDataplane::expire_due`]
+//! runs (the daemon calls it on a short tick) and before every read of the table or counters.
 //!
 //! Installing a program never resets a live connection's idle timer. Bypass entries whose class
 //! would no longer build them are flushed (see `install_bypass`): removing a bypass stops it at once.
@@ -26,7 +29,7 @@ use std::time::Duration;
 
 use tokio::sync::broadcast;
 
-use crate::clock::SimClock;
+use crate::clock::{ClockMode, SimClock};
 use crate::conntrack::{ConnectionEntry, FlowKey};
 use crate::counters::BypassCounters;
 use crate::dataplane::{Dataplane, DataplaneKind, DisableMethod};
@@ -74,6 +77,14 @@ struct Connection {
 }
 
 impl SimState {
+    /// On real time, a read must not show what has already timed out (the manual clock keeps
+    /// today's behaviour: entries go at a step).
+    fn expire_if_running(&mut self) {
+        if self.clock.mode() == ClockMode::Real {
+            self.expire_due();
+        }
+    }
+
     fn emit(&self, event: DataplaneEvent) {
         // An error only means nobody is subscribed, which is fine.
         let _ = self.events.send(event);
@@ -81,9 +92,19 @@ impl SimState {
 }
 
 impl SimDataplane {
-    /// A simulator whose clock starts at the current wall-clock time.
+    /// A simulator whose clock starts at the current wall-clock time and runs at real time.
     pub fn new() -> Self {
-        Self::with_clock(SimClock::starting_now())
+        Self::with_clock(SimClock::real())
+    }
+
+    /// A simulator whose clock starts at the current wall-clock time and runs per `mode`.
+    pub fn with_mode(mode: ClockMode) -> Self {
+        Self::with_clock(SimClock::new(mode, crate::clock::wall_clock_ns()))
+    }
+
+    /// How the clock moves between steps.
+    pub fn clock_mode(&self) -> ClockMode {
+        self.lock().clock.mode()
     }
 
     /// A simulator whose clock starts at `clock` (tests that want fixed timestamps).
@@ -142,6 +163,13 @@ impl SimDataplane {
     /// emitting `ConnectionClosed` for each. Returns the new time.
     pub fn advance(&self, by: Duration) -> u64 {
         self.lock().advance(by)
+    }
+
+    /// Expires every connection whose idle timeout has passed by now, emitting `ConnectionClosed`
+    /// for each; returns how many left. With a manual clock nothing passes without a step, so this
+    /// only matters on real time.
+    pub fn expire_due(&self) -> usize {
+        self.lock().expire_due()
     }
 
     /// Runs one packet through the firewall.
@@ -224,11 +252,14 @@ impl Dataplane for SimDataplane {
     }
 
     fn bypass_counters(&self) -> Result<BypassCounters, DataplaneError> {
-        Ok(self.lock().bypass_counters())
+        let mut state = self.lock();
+        state.expire_if_running();
+        Ok(state.bypass_counters())
     }
 
     fn connections(&self, bypass_only: bool) -> Result<Vec<ConnectionEntry>, DataplaneError> {
-        let state = self.lock();
+        let mut state = self.lock();
+        state.expire_if_running();
         let mut out: Vec<ConnectionEntry> = state
             .connections
             .values()

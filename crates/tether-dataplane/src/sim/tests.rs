@@ -823,3 +823,62 @@ fn dataplane_is_object_safe_and_reports_its_clock() {
     assert_eq!(s.now_ns(), T0);
     assert_eq!(s.interfaces().unwrap()[0].last_change_ns, T0);
 }
+
+// ===== the real-time clock =====
+
+#[test]
+fn on_real_time_a_bypass_entry_expires_by_itself_and_a_step_still_jumps() {
+    let s = SimDataplane::with_mode(ClockMode::Real);
+    assert_eq!(s.clock_mode(), ClockMode::Real);
+    s.create_interface("in").unwrap();
+    let p = program(
+        vec![("a", vec![permit(10, "198.18.0.0/24", "198.19.0.0/24")])],
+        vec![("p", vec![class("c", "a", true, Duration::from_secs(1))])],
+        &[],
+        Some("p"),
+    );
+    s.install_bypass(&p).unwrap();
+    let events = s.subscribe();
+    let first = tcp("in", "198.18.0.1", "198.19.0.1", TcpFlags::ACK);
+    assert!(s.inject(&first).passed());
+    let t0 = s.now_ns();
+    assert_eq!(s.connections(true).unwrap().len(), 1);
+    std::thread::sleep(Duration::from_millis(1100));
+    assert!(s.now_ns() - t0 >= 1_100_000_000, "the clock ran");
+    // No step was taken: the read itself expired the entry.
+    assert_eq!(s.connections(true).unwrap().len(), 0);
+    assert_eq!(recv_closed(events), vec![TeardownReason::Idle]);
+
+    // A step on real time still jumps ahead and expires what it passes.
+    let events = s.subscribe();
+    assert!(s.inject(&first).passed());
+    let before = s.now_ns();
+    let after = s.advance(Duration::from_secs(5));
+    assert!(after >= before + 5_000_000_000);
+    assert_eq!(recv_closed(events), vec![TeardownReason::Idle]);
+    assert_eq!(s.expire_due(), 0);
+}
+
+#[test]
+fn on_a_manual_clock_nothing_expires_without_a_step() {
+    let s = SimDataplane::with_mode(ClockMode::Manual);
+    s.create_interface("in").unwrap();
+    let p = program(
+        vec![("a", vec![permit(10, "198.18.0.0/24", "198.19.0.0/24")])],
+        vec![("p", vec![class("c", "a", true, Duration::from_secs(1))])],
+        &[],
+        Some("p"),
+    );
+    s.install_bypass(&p).unwrap();
+    assert!(
+        s.inject(&tcp("in", "198.18.0.1", "198.19.0.1", TcpFlags::ACK))
+            .passed()
+    );
+    let t0 = s.now_ns();
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(s.now_ns(), t0);
+    assert_eq!(s.expire_due(), 0);
+    assert_eq!(s.connections(true).unwrap().len(), 1);
+    s.advance(Duration::from_secs(1));
+    assert_eq!(s.connections(true).unwrap().len(), 0);
+}

@@ -6,6 +6,7 @@
 
 use anyhow::{Context, Result, bail};
 use tether_proto::gnmi::{SetRequest, Update};
+use tetherctl::import::rename::{self, InterfaceMap};
 use tetherctl::typed::{self, JsonEncoding};
 use tetherctl::{import, path};
 
@@ -29,6 +30,35 @@ fn report_problems(t: &import::Translation) {
     for p in &t.problems {
         eprintln!("{p}");
     }
+}
+
+/// Reads, translates and renames: the Translation to send.
+fn translate(
+    file: &std::path::Path,
+    maps: &[String],
+    map_file: Option<&std::path::Path>,
+) -> Result<import::Translation> {
+    let mut map = InterfaceMap::default();
+    if let Some(f) = map_file {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        map.add_file(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+    }
+    for rule in maps {
+        map.add_rule(rule)
+            .map_err(|e| anyhow::anyhow!("--map {e}"))?;
+    }
+    let mut t = import::translate(&read_config(file)?);
+    map.apply(&mut t.config);
+    for (name, why) in rename::non_linux_names(&t.config) {
+        eprintln!(
+            "% warning: interface {name} cannot be a Linux interface name ({why}; Linux allows 1-15 \
+             bytes without '/', ':' or spaces), so the Linux dataplane will never find it. \
+             Rename it with --map {name}=LINUXNAME or --interface-map FILE."
+        );
+    }
+    Ok(t)
 }
 
 fn set_request(t: &import::Translation, encoding: JsonEncoding, replace: bool) -> SetRequest {
@@ -55,8 +85,13 @@ fn set_request(t: &import::Translation, encoding: JsonEncoding, replace: bool) -
 }
 
 /// `--dry-run`: prints the Set it would send; needs no daemon.
-pub(super) fn import_dry_run(file: &std::path::Path, replace: bool) -> Result<u8> {
-    let t = import::translate(&read_config(file)?);
+pub(super) fn import_dry_run(
+    file: &std::path::Path,
+    replace: bool,
+    maps: &[String],
+    map_file: Option<&std::path::Path>,
+) -> Result<u8> {
+    let t = translate(file, maps, map_file)?;
     report_problems(&t);
     let updates = t.updates();
     outln!(
@@ -86,8 +121,10 @@ pub(super) async fn import_apply(
     file: &std::path::Path,
     force: bool,
     replace: bool,
+    maps: &[String],
+    map_file: Option<&std::path::Path>,
 ) -> Result<u8> {
-    let t = import::translate(&read_config(file)?);
+    let t = translate(file, maps, map_file)?;
     report_problems(&t);
     if !t.problems.is_empty() && !force {
         eprintln!(

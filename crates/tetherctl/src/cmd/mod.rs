@@ -58,8 +58,10 @@ pub(crate) async fn run(cli: Cli) -> Result<u8> {
             file,
             dry_run: true,
             replace,
+            maps,
+            interface_map,
             ..
-        } => return import::import_dry_run(file, *replace),
+        } => return import::import_dry_run(file, *replace, maps, interface_map.as_deref()),
         _ => {}
     }
     let clients = client::connect(&cli.connection).await?;
@@ -104,8 +106,12 @@ pub(crate) async fn run(cli: Cli) -> Result<u8> {
             file,
             force,
             replace,
+            maps,
+            interface_map,
             ..
-        } => import::import_apply(&cx, &file, force, replace).await,
+        } => {
+            import::import_apply(&cx, &file, force, replace, &maps, interface_map.as_deref()).await
+        }
         Command::Completions { .. } => Ok(0),
     }
 }

@@ -6,9 +6,9 @@
 
 use anyhow::{Result, bail};
 use serde_json::Value;
-use tether_model::{tether_conntrack_bypass, tether_link_state};
 use tether_proto::gnmi::get_request::DataType as GnmiDataType;
 use tether_proto::sim::ListConnectionsRequest;
+use tether_schema::{tether_conntrack_bypass, tether_link_state};
 use tetherctl::path;
 use tetherctl::show::{bypass, conn, link_state};
 use tonic::Code;
@@ -30,7 +30,8 @@ pub(super) async fn show_link_state(cx: &Ctx, group: Option<u16>, detail: bool) 
     let value = get_container(cx, tether_link_state::link_state::PATH)
         .await?
         .unwrap_or(Value::Null);
-    let mut groups = link_state::groups_from_json(&value);
+    let mut groups = link_state::groups_from_json(&value)
+        .map_err(|e| anyhow::anyhow!("the link-state state does not match the YANG model: {e}"))?;
     if let Some(id) = group {
         groups.retain(|g| g.id == u64::from(id));
         if groups.is_empty() {

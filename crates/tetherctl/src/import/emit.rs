@@ -5,7 +5,7 @@
 //! containers left out when empty), so a change of the YANG model is a change here only.
 
 use serde_json::{Map, Value, json};
-use tether_model::{tether_conntrack_bypass, tether_link_state};
+use tether_schema::{tether_conntrack_bypass, tether_link_state};
 
 use super::acl::Ace;
 use super::ir::{AccessList, Config, LinkStateGroup, PolicyClass, PolicyMap};

@@ -29,9 +29,9 @@
 //! The text goes through three stages, each a pure function of the one before:
 //! [`lex`] (lines → commands, prompts and comments stripped, global or sub-command),
 //! [`parse`] (commands → [`ir::Config`], the plain data of what was configured, and the
-//! [`Problem`]s), [`emit`] (`Config` → the JSON of the Set) and [`summary`] (`Config` → lines
-//! for people). [`acl`] parses one access-list entry, [`interface`] one interface name or
-//! range.
+//! [`Problem`]s), [`rename`] (Cisco interface names → the box's, `--map`/`--interface-map`),
+//! [`emit`] (`Config` → the JSON of the Set) and [`summary`] (`Config` → lines for people).
+//! [`acl`] parses one access-list entry, [`interface`] one interface name or range.
 
 pub mod acl;
 pub mod emit;
@@ -39,6 +39,7 @@ pub mod interface;
 pub mod ir;
 pub mod lex;
 pub mod parse;
+pub mod rename;
 pub mod summary;
 
 use std::fmt;

@@ -10,8 +10,11 @@
 //! ```
 
 use serde_json::Value;
+use tether_schema::tether_link_state::{self, link_state::LinkState};
 
-use crate::json::{self, natural_cmp};
+use crate::json::natural_cmp;
+
+use tether_link_state::link_state::groups::group::state::Status;
 
 /// Interfaces per line in the detail output, as IOS prints them.
 const PER_LINE: usize = 4;
@@ -49,15 +52,6 @@ pub enum MemberStatus {
 }
 
 impl MemberStatus {
-    fn from_yang(v: Option<&str>) -> Self {
-        match v {
-            Some("up") => MemberStatus::Up,
-            Some("down") => MemberStatus::Down,
-            Some("disabled") => MemberStatus::Disabled,
-            _ => MemberStatus::Unknown,
-        }
-    }
-
     /// IOS's abbreviation.
     pub fn abbreviation(self) -> &'static str {
         match self {
@@ -72,37 +66,71 @@ impl MemberStatus {
 /// The groups of a Get of `/tether-link-state:link-state` (its value: `{"groups": ...}`, or a
 /// whole document with the module-qualified `tether-link-state:link-state` member), ordered by
 /// id, members in natural order (`Gi1/2` before `Gi1/10`).
-pub fn groups_from_json(v: &Value) -> Vec<LinkStateGroup> {
-    let root = json::field(v, "link-state").unwrap_or(v);
-    let mut groups: Vec<LinkStateGroup> = json::list(root, &["groups", "group"])
+///
+/// The JSON is read into the types generated from the YANG, so a leaf renamed or retyped in
+/// the model breaks this build, not the output.
+pub fn groups_from_json(v: &Value) -> Result<Vec<LinkStateGroup>, serde_json::Error> {
+    let root = match v {
+        Value::Object(o) if o.keys().any(|k| k.contains(':')) => {
+            serde_json::from_value::<tether_link_state::Data>(v.clone())?.link_state
+        }
+        Value::Null => None,
+        _ => Some(serde_json::from_value::<LinkState>(v.clone())?),
+    };
+    let mut groups: Vec<LinkStateGroup> = root
+        .and_then(|r| r.groups)
+        .map(|g| g.group)
+        .unwrap_or_default()
         .into_iter()
-        .filter_map(|g| {
-            let id = json::uint(g, &["id"]).or_else(|| json::uint(g, &["config", "id"]))?;
-            let enabled = json::boolean(g, &["state", "enabled"])
-                .or_else(|| json::boolean(g, &["config", "enabled"]))
+        .map(|g| {
+            let state = g.state.as_ref();
+            let enabled = state
+                .and_then(|s| s.enabled)
+                .or_else(|| g.config.as_ref().and_then(|c| c.enabled))
                 .unwrap_or(true);
-            let up = json::text(g, &["state", "status"]).map(|s| s == "up");
-            Some(LinkStateGroup {
-                id,
+            LinkStateGroup {
+                id: u64::from(u16::from(g.id)),
                 enabled,
-                up,
-                upstream: members(g, "upstream"),
-                downstream: members(g, "downstream"),
-            })
+                up: state.and_then(|s| s.status).map(|s| s == Status::Up),
+                upstream: members(g.upstream.and_then(|u| u.interfaces).map(|i| {
+                    i.interface
+                        .into_iter()
+                        .map(|m| (m.name.to_string(), m.state.and_then(|s| s.oper_status)))
+                        .map(|(name, st)| (name, st.as_ref().and_then(yang_name)))
+                        .collect()
+                })),
+                downstream: members(g.downstream.and_then(|d| d.interfaces).map(|i| {
+                    i.interface
+                        .into_iter()
+                        .map(|m| (m.name.to_string(), m.state.and_then(|s| s.oper_status)))
+                        .map(|(name, st)| (name, st.as_ref().and_then(yang_name)))
+                        .collect()
+                })),
+            }
         })
         .collect();
     groups.sort_by_key(|g| g.id);
-    groups
+    Ok(groups)
 }
 
-fn members(group: &Value, side: &str) -> Vec<Member> {
-    let mut out: Vec<Member> = json::list(group, &[side, "interfaces", "interface"])
+/// The YANG name of an enumeration value, as the generated type serialises it.
+fn yang_name<T: serde::Serialize>(v: &T) -> Option<String> {
+    serde_json::to_value(v).ok()?.as_str().map(str::to_string)
+}
+
+/// Members as (name, YANG `oper-status`), in natural order.
+fn members(list: Option<Vec<(String, Option<String>)>>) -> Vec<Member> {
+    let mut out: Vec<Member> = list
+        .unwrap_or_default()
         .into_iter()
-        .filter_map(|m| {
-            let name = json::text(m, &["name"]).or_else(|| json::text(m, &["config", "name"]))?;
-            let status =
-                MemberStatus::from_yang(json::text(m, &["state", "oper-status"]).as_deref());
-            Some(Member { name, status })
+        .map(|(name, status)| Member {
+            name,
+            status: match status.as_deref() {
+                Some("up") => MemberStatus::Up,
+                Some("down") => MemberStatus::Down,
+                Some("disabled") => MemberStatus::Disabled,
+                _ => MemberStatus::Unknown,
+            },
         })
         .collect();
     out.sort_by(|a, b| natural_cmp(&a.name, &b.name));
@@ -211,13 +239,13 @@ mod tests {
         // The reference's output with the paste glitch ("Enabled, \nUp") repaired and
         // trailing blanks trimmed.
         let expected = include_str!("../../tests/fixtures/show-link-state-group-1-detail.txt");
-        let groups = groups_from_json(&reference_state());
+        let groups = groups_from_json(&reference_state()).unwrap();
         assert_eq!(render_detail(&groups), expected);
     }
 
     #[test]
     fn continuation_lines_align_under_the_first_interface() {
-        let text = render_detail(&groups_from_json(&reference_state()));
+        let text = render_detail(&groups_from_json(&reference_state()).unwrap());
         let lines: Vec<&str> = text.lines().collect();
         let first = lines[2].find("Gi1/1(").unwrap();
         assert_eq!(first, "Downstream Interfaces: ".len());
@@ -239,7 +267,7 @@ mod tests {
             {"id": 1, "config": {"id": 1},
              "upstream": {"interfaces": {"interface": []}}}
         ]}}});
-        let groups = groups_from_json(&v);
+        let groups = groups_from_json(&v).unwrap();
         assert_eq!(
             render_detail(&groups),
             "Link State Group: 1 Status: Enabled, Unknown\n\
@@ -256,7 +284,7 @@ mod tests {
 
     #[test]
     fn summary_is_one_line_per_group() {
-        let mut groups = groups_from_json(&reference_state());
+        let mut groups = groups_from_json(&reference_state()).unwrap();
         groups.push(LinkStateGroup {
             id: 12,
             enabled: true,
@@ -274,6 +302,6 @@ mod tests {
     #[test]
     fn nothing_configured_prints_nothing() {
         assert_eq!(render_detail(&[]), "");
-        assert_eq!(render_summary(&groups_from_json(&json!({}))), "");
+        assert_eq!(render_summary(&groups_from_json(&json!({})).unwrap()), "");
     }
 }

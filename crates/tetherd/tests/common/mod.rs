@@ -50,11 +50,19 @@ impl Daemon {
             "--netconf-listen",
             "127.0.0.1:0",
         ])
-        .args(extra)
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        .args(extra);
+        // The deterministic suites step the sim clock themselves: keep it frozen unless a test
+        // picks a clock (or a dataplane without one).
+        if !extra
+            .iter()
+            .any(|a| a.starts_with("--sim-clock") || a.starts_with("--dataplane"))
+        {
+            cmd.args(["--sim-clock", "manual"]);
+        }
+        cmd.env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
         let mut child = cmd.spawn().map_err(|e| e.to_string())?;
         let stderr = child.stderr.take().ok_or("no stderr")?;
         let (tx, rx) = mpsc::channel();

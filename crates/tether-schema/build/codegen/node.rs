@@ -135,10 +135,65 @@ pub struct {strukt} {{
 
 impl {strukt} {{
 {consts}}}
-{defs}
+{keys}{defs}
 {subs}
 }}
 "#,
         defs = scope.defs,
+        keys = if is_list {
+            key_builders(node)
+        } else {
+            String::new()
+        },
     );
+}
+
+/// The key constants and the `entry` path builder of a list: the only place a list's key
+/// names are spelled, so a renamed key breaks the build of every caller.
+///
+/// An entry's data path starts at the data path of the entry of the nearest enclosing list
+/// (`parent`), or at the root for a list with none, and puts one predicate per key after the
+/// list's own name, in the order libyang compiled them.
+fn key_builders(node: &SchemaNode<'_>) -> String {
+    let keys: Vec<String> = node.list_keys().map(|k| k.name().to_string()).collect();
+    let path = node.path(SchemaPathFormat::DATA);
+    let outer = node
+        .ancestors()
+        .find(|a| a.kind() == SchemaNodeKind::List)
+        .map(|a| a.path(SchemaPathFormat::DATA));
+    let mut params = String::new();
+    let mut preds = String::new();
+    for k in &keys {
+        let arg = snake(k);
+        let _ = write!(params, ", {arg}: impl ::std::fmt::Display");
+        let _ = write!(
+            preds,
+            "    p.push_str(\"[{k}=\");\n    p.push_str(&::tether_syntax::data_path::quote(&{arg}.to_string()));\n    p.push(']');\n"
+        );
+    }
+    let key_list = keys
+        .iter()
+        .map(|k| format!("{k:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (sig, start, doc) = match &outer {
+        Some(outer) => {
+            let below = path.strip_prefix(outer.as_str()).unwrap_or(&path);
+            (
+                format!("parent: &str{params}"),
+                format!("let mut p = String::from(parent);\n    p.push_str({below:?});\n"),
+                format!(
+                    "/// The data path of one entry, below `parent`: the data path of the enclosing\n/// `{outer}` entry.\n"
+                ),
+            )
+        }
+        None => (
+            params.trim_start_matches(", ").to_string(),
+            "let mut p = String::from(PATH);\n".to_string(),
+            "/// The data path of one entry.\n".to_string(),
+        ),
+    };
+    format!(
+        "\n/// The key leaves of this list, in the order its predicates take them.\npub const KEYS: &[&str] = &[{key_list}];\n\n{doc}pub fn entry({sig}) -> String {{\n    {start}{preds}    p\n}}\n"
+    )
 }
