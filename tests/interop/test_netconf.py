@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import re
 
+import grpc
 import pytest
 from ncclient import manager
 from ncclient.operations.rpc import RPCError
 from pygnmi.client import gNMIclient, gNMIException
 
 from conftest import normalize
+from test_pygnmi import grpc_error
 
 NS = "urn:tether:yang:tether-link-state"
 
@@ -130,7 +132,8 @@ def test_locks_between_sessions_and_gnmi(tetherd):
             with pytest.raises(gNMIException) as ge:
                 gc.set(update=[("/tether-link-state:link-state/groups/group[id=6]/config",
                                 {"id": 6, "description": "g"})], encoding="json_ietf")
-            assert "FAILED_PRECONDITION" in str(ge.value) and f"session {a.session_id}" in str(ge.value)
+            assert grpc_error(ge.value).code() == grpc.StatusCode.FAILED_PRECONDITION
+            assert f"NETCONF session {a.session_id}" in str(ge.value)
         a.edit_config(target="running", config=group(5, "a"))
         # The lock dies with its session: kill it from b, then b may lock.
         b.kill_session(a.session_id)

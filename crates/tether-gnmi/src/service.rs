@@ -31,6 +31,9 @@ pub struct GnmiOptions {
     /// Notifications a STREAM subscriber may have queued before it is ended with
     /// RESOURCE_EXHAUSTED.
     pub subscriber_queue: usize,
+    /// The datastore locks shared with NETCONF: a Set is refused while a session holds the
+    /// running lock.
+    pub locks: Arc<tether_store::Locks>,
 }
 
 impl Default for GnmiOptions {
@@ -38,6 +41,7 @@ impl Default for GnmiOptions {
         GnmiOptions {
             users: None,
             subscriber_queue: DEFAULT_SUBSCRIBER_QUEUE,
+            locks: Arc::new(tether_store::Locks::new()),
         }
     }
 }

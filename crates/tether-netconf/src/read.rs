@@ -5,6 +5,7 @@ use roxmltree::Node;
 use tether_model::{ConfigTree, Schema};
 use tether_telemetry::StateTree;
 use yang3::data::{Data, DataFormat, DataNodeRef, DataPrinterFlags, DataTree};
+use yang3::schema::SchemaNodeKind;
 
 use crate::error::RpcError;
 use crate::xml::{self, NC, WD, escape};
@@ -52,7 +53,12 @@ pub fn with_state(
     config: &ConfigTree,
     state: Option<&StateTree>,
 ) -> Result<DataTree<'static>, RpcError> {
-    let mut tree = config.tree().duplicate().map_err(internal)?;
+    // libyang cannot copy a tree with no node: start from an empty one then.
+    let mut tree = if config.tree().reference().is_none() {
+        DataTree::new(schema.context())
+    } else {
+        config.tree().duplicate().map_err(internal)?
+    };
     if let Some(state) = state {
         for (p, leaf) in state.under("/") {
             // A state leaf the schema does not know is the worker's bug, not the client's.
@@ -107,10 +113,22 @@ fn print(
     tree: &DataTree<'static>,
     wd: WithDefaults,
 ) -> Result<String, RpcError> {
-    if tree.reference().is_none() {
+    // libyang returns no string at all (yang3 then reads a null pointer) when nothing would
+    // be printed: answer that case before asking it to print.
+    let explicit = tree.traverse().any(|n| match n.schema().kind() {
+        SchemaNodeKind::Leaf | SchemaNodeKind::LeafList => !n.is_default(),
+        SchemaNodeKind::List => true,
+        _ => false,
+    });
+    if tree.reference().is_none() || (wd == WithDefaults::Explicit && !explicit) {
         return Ok(String::new());
     }
-    let r = tree.print_string(DataFormat::XML, wd.flags());
+    let mut flags = wd.flags();
+    if wd == WithDefaults::Trim {
+        // Trim may drop every leaf; the containers kept keep the output non-empty.
+        flags |= DataPrinterFlags::KEEP_EMPTY_CONT;
+    }
+    let r = tree.print_string(DataFormat::XML, flags);
     schema.clear_errors();
     r.map_err(internal)
 }

@@ -123,6 +123,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         GnmiOptions {
             users,
             subscriber_queue: settings.subscriber_queue,
+            locks: locks.clone(),
         },
     );
     // tether.sim.v1.Simulator: packets and the clock of the in-process dataplane (absent with
