@@ -172,7 +172,7 @@ stop_tetherd() {
 }
 
 if start_tetherd "$TMP/example.log" --config deploy/tetherd.toml \
-    --data-dir "$TMP/example-data" --listen 127.0.0.1:0; then
+    --data-dir "$TMP/example-data" --listen 127.0.0.1:0 --netconf-listen 127.0.0.1:0; then
     ok "tetherd --config deploy/tetherd.toml reaches 'listening on $ADDR' (plaintext, loopback)"
     EXAMPLE_PID=$PID
     EXAMPLE_ADDR=$ADDR
@@ -216,7 +216,7 @@ else
     note "openssl unavailable: the all-options run is without TLS"
     CTL_TLS=()
 fi
-if start_tetherd "$TMP/all.log" --config "$ALL" --data-dir "$TMP/all-data" --listen 127.0.0.1:0; then
+if start_tetherd "$TMP/all.log" --config "$ALL" --data-dir "$TMP/all-data" --listen 127.0.0.1:0 --netconf-listen 127.0.0.1:0; then
     what="every option of tetherd.toml turned on"
     [ -n "$TLS" ] && { grep -q 'transport="mutual TLS"' "$TMP/all.log" && what="$what (mutual TLS)" || what="$what (but not mutual TLS!)"; }
     ok "$what: reaches 'listening on $ADDR'"

@@ -60,7 +60,7 @@ class Daemon:
     def __init__(self, binary: Path, data_dir: Path):
         env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "warn,tetherd=info"), NO_COLOR="1")
         self.proc = subprocess.Popen(
-            [str(binary), "--data-dir", str(data_dir), "--listen", "127.0.0.1:0", "--insecure"],
+            [str(binary), "--data-dir", str(data_dir), "--listen", "127.0.0.1:0", "--netconf-listen", "127.0.0.1:0", "--insecure"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
         )
         self.addr = None

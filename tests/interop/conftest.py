@@ -43,7 +43,7 @@ class Tetherd:
     def __init__(self, data_dir: Path, extra: list[str], binary: Path | None = None, timeout: float = 60.0):
         self.data_dir = data_dir
         self.log: list[str] = []
-        cmd = [str(binary or tetherd_binary()), "--data-dir", str(data_dir), "--listen", "127.0.0.1:0", *extra]
+        cmd = [str(binary or tetherd_binary()), "--data-dir", str(data_dir), "--listen", "127.0.0.1:0", "--netconf-listen", "127.0.0.1:0", *extra]
         # These suites are deterministic: the sim clock stays frozen unless a test picks one.
         if not any(a.startswith(("--sim-clock", "--dataplane")) for a in extra):
             cmd += ["--sim-clock", "manual"]

@@ -304,6 +304,61 @@ impl LinuxDataplane {
         out
     }
 
+    /// Validates, renders and applies the program in one transaction (as a delta when `delta`
+    /// allows it), then announces the bypass entries it flushed.
+    fn apply_bypass(
+        &self,
+        program: &BypassProgram,
+        delta: Option<&tether_dataplane::ProgramDelta>,
+    ) -> Result<(), DataplaneError> {
+        let span = info_span!(
+            "linux.install_bypass",
+            kind = tracing::field::Empty,
+            flushed = tracing::field::Empty
+        );
+        let _g = span.enter();
+        program.validate()?;
+        let mut st = self.lock();
+        let (kind, flushed) = st
+            .installer
+            .update(&self.tools, program, delta)
+            .map_err(|e| e.into_dataplane("installing the bypass program"))?;
+        span.record("kind", format!("{kind:?}"));
+        span.record("flushed", flushed.len());
+        if kind == ApplyKind::Rebuild {
+            // Interfaces and policies change only with the structure.
+            st.rp_filter = self.check_rp_filter(program);
+        }
+        st.last_apply = Some(kind);
+        let now = wall_clock_ns();
+        st.flushed_total += flushed.len() as u64;
+        let mut events = Vec::new();
+        for (e, class) in &flushed {
+            if let Some(c) = class {
+                *st.flushed
+                    .entry((c.policy.clone(), c.class.clone()))
+                    .or_default() += 1;
+            }
+            let mut connection = self.to_connection(e, class.as_ref(), now);
+            connection.state = ConnectionState::Closed;
+            events.push(DataplaneEvent::ConnectionClosed {
+                connection,
+                reason: TeardownReason::Flushed,
+                at_ns: now,
+            });
+        }
+        drop(st);
+        info!(?kind, flushed = flushed.len(), "bypass program installed");
+        for e in events {
+            let _ = self.events.send(e);
+        }
+        let _ = self.events.send(DataplaneEvent::ProgramInstalled {
+            at_ns: now,
+            flushed: flushed.len() as u64,
+        });
+        Ok(())
+    }
+
     fn class_of(&self, classes: &[ClassInfo], e: &CtEntry) -> Option<ClassInfo> {
         classes.iter().find(|c| c.id == e.class_id()).cloned()
     }
@@ -397,52 +452,17 @@ impl Dataplane for LinuxDataplane {
     /// elements changed). Bypass entries the new program would not build again with the same class
     /// are deleted from conntrack and announced as `ConnectionClosed { reason: Flushed }`.
     fn install_bypass(&self, program: &BypassProgram) -> Result<(), DataplaneError> {
-        let span = info_span!(
-            "linux.install_bypass",
-            kind = tracing::field::Empty,
-            flushed = tracing::field::Empty
-        );
-        let _g = span.enter();
-        program.validate()?;
-        let mut st = self.lock();
-        let (kind, flushed) = st
-            .installer
-            .install(&self.tools, program)
-            .map_err(|e| e.into_dataplane("installing the bypass program"))?;
-        span.record("kind", format!("{kind:?}"));
-        span.record("flushed", flushed.len());
-        if kind == ApplyKind::Rebuild {
-            // Interfaces and policies change only with the structure.
-            st.rp_filter = self.check_rp_filter(program);
-        }
-        st.last_apply = Some(kind);
-        let now = wall_clock_ns();
-        st.flushed_total += flushed.len() as u64;
-        let mut events = Vec::new();
-        for (e, class) in &flushed {
-            if let Some(c) = class {
-                *st.flushed
-                    .entry((c.policy.clone(), c.class.clone()))
-                    .or_default() += 1;
-            }
-            let mut connection = self.to_connection(e, class.as_ref(), now);
-            connection.state = ConnectionState::Closed;
-            events.push(DataplaneEvent::ConnectionClosed {
-                connection,
-                reason: TeardownReason::Flushed,
-                at_ns: now,
-            });
-        }
-        drop(st);
-        info!(?kind, flushed = flushed.len(), "bypass program installed");
-        for e in events {
-            let _ = self.events.send(e);
-        }
-        let _ = self.events.send(DataplaneEvent::ProgramInstalled {
-            at_ns: now,
-            flushed: flushed.len() as u64,
-        });
-        Ok(())
+        self.apply_bypass(program, None)
+    }
+
+    /// Only the set elements of the entries `delta` names, in one `nft -f` transaction, when
+    /// the rest of the table stays as it is (`render::incremental`); else as `install_bypass`.
+    fn update_bypass(
+        &self,
+        program: &BypassProgram,
+        delta: &tether_dataplane::ProgramDelta,
+    ) -> Result<(), DataplaneError> {
+        self.apply_bypass(program, Some(delta))
     }
 
     /// Class counters from the table's named counters and conntrack. `torn_down_idle` of a bypass

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use serde_json::Value;
-use tether_dataplane::{AclAction, BypassProgram};
+use tether_dataplane::{AclAction, BypassProgram, ProgramDelta};
 use tracing::{debug, info, info_span, warn};
 
 use crate::cmd::Tools;
@@ -138,6 +138,58 @@ impl Installer {
             installed: None,
             known: None,
         }
+    }
+
+    /// Installs `program`, which differs from the installed one only where `delta` says: the
+    /// touched entries' elements in one transaction when [`render::incremental::update`]
+    /// can patch them in, else as [`Installer::install`] (also when `delta` is `None`).
+    pub fn update(
+        &mut self,
+        tools: &Tools,
+        program: &BypassProgram,
+        delta: Option<&ProgramDelta>,
+    ) -> Result<(ApplyKind, Flushed), LinuxError> {
+        let (Some(delta), Some(_), Some((old_program, rendered))) =
+            (delta, &self.known, &mut self.installed)
+        else {
+            return self.install(tools, program);
+        };
+        let Some(changes) = render::incremental::update(old_program, rendered, program, delta)
+        else {
+            return self.install(tools, program);
+        };
+        let mut script = String::new();
+        for (set, element) in &changes.deleted {
+            element_lines("delete", set, &[element], &mut script);
+        }
+        for (set, element) in &changes.added {
+            element_lines("add", set, &[element], &mut script);
+        }
+        *old_program = program.clone();
+        if script.is_empty() {
+            return Ok((ApplyKind::Unchanged, Vec::new()));
+        }
+        let safe = changes.deleted.is_empty()
+            && changes
+                .added
+                .iter()
+                .all(|(set, _)| rendered.add_safe_sets.contains(set));
+        let classes = rendered.classes.clone();
+        let applied = {
+            let _s = info_span!("nft.apply", kind = "delta", bytes = script.len()).entered();
+            tools.nft_apply(&script)
+        };
+        if let Err(e) = applied {
+            warn!(error = %e, "delta update failed; rebuilding the table");
+            self.forget();
+            return self.install(tools, program);
+        }
+        let flushed = if safe {
+            Vec::new()
+        } else {
+            self.flush_stale(tools, program, &classes)?
+        };
+        Ok((ApplyKind::Elements, flushed))
     }
 
     /// Installs `program`; returns how, and the bypass entries it flushed (already deleted).

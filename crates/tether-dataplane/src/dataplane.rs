@@ -5,6 +5,7 @@ use tokio::sync::broadcast;
 
 use crate::conntrack::ConnectionEntry;
 use crate::counters::BypassCounters;
+use crate::delta::ProgramDelta;
 use crate::error::DataplaneError;
 use crate::event::DataplaneEvent;
 use crate::interface::InterfaceStatus;
@@ -47,6 +48,20 @@ pub trait Dataplane: Send + Sync + 'static {
     /// resetting the idle timers of live connections: see the implementation for what happens to
     /// bypass entries whose class the new program drops.
     fn install_bypass(&self, program: &BypassProgram) -> Result<(), DataplaneError>;
+
+    /// Installs `program`, which differs from the one installed last only where `delta` says:
+    /// a dataplane that can re-render part of its program does so (the Linux one turns a
+    /// one-entry change into one set-element update). Same outcome as
+    /// [`Dataplane::install_bypass`], which is the default and the reference the incremental
+    /// paths are tested against; a dataplane that has installed nothing yet must install all.
+    fn update_bypass(
+        &self,
+        program: &BypassProgram,
+        delta: &ProgramDelta,
+    ) -> Result<(), DataplaneError> {
+        let _ = delta;
+        self.install_bypass(program)
+    }
 
     fn bypass_counters(&self) -> Result<BypassCounters, DataplaneError>;
 

@@ -15,6 +15,7 @@ mod clock;
 mod conntrack;
 mod counters;
 mod dataplane;
+mod delta;
 mod error;
 mod event;
 mod hash;
@@ -31,6 +32,7 @@ pub use conntrack::{
 };
 pub use counters::{AclEntryCounters, BypassCounters, ClassCounters};
 pub use dataplane::{Dataplane, DataplaneKind, DisableMethod};
+pub use delta::ProgramDelta;
 pub use error::{DataplaneError, ProgramError};
 pub use event::DataplaneEvent;
 pub use interface::{InterfaceCounters, InterfaceStatus, OperStatus};

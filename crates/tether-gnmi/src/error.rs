@@ -13,6 +13,10 @@ pub enum GnmiError {
     /// The request is malformed or breaks a schema rule (`INVALID_ARGUMENT`).
     #[error("{0}")]
     InvalidArgument(String),
+    /// The datastore is locked by a NETCONF session, or a commit state forbids the request
+    /// (`FAILED_PRECONDITION`).
+    #[error("{0}")]
+    FailedPrecondition(String),
     /// The path names nothing (`NOT_FOUND`).
     #[error("{0}")]
     NotFound(String),
@@ -44,6 +48,7 @@ impl GnmiError {
             GnmiError::NotFound(_) => Code::NotFound,
             GnmiError::Unimplemented(_) => Code::Unimplemented,
             GnmiError::Unauthenticated(_) => Code::Unauthenticated,
+            GnmiError::FailedPrecondition(_) => Code::FailedPrecondition,
             GnmiError::PermissionDenied(_) => Code::PermissionDenied,
             GnmiError::Unavailable(_) => Code::Unavailable,
             GnmiError::ResourceExhausted(_) => Code::ResourceExhausted,

@@ -31,6 +31,9 @@ pub struct GnmiOptions {
     /// Notifications a STREAM subscriber may have queued before it is ended with
     /// RESOURCE_EXHAUSTED.
     pub subscriber_queue: usize,
+    /// The datastore locks shared with NETCONF: a Set is refused while a session holds the
+    /// running lock.
+    pub locks: Arc<tether_store::Locks>,
 }
 
 impl Default for GnmiOptions {
@@ -38,6 +41,7 @@ impl Default for GnmiOptions {
         GnmiOptions {
             users: None,
             subscriber_queue: DEFAULT_SUBSCRIBER_QUEUE,
+            locks: Arc::new(tether_store::Locks::new()),
         }
     }
 }
@@ -110,7 +114,7 @@ impl GnmiService {
             .unwrap_or_else(|| "-".into());
         span.record("peer", peer.as_str());
         let identity = match &self.shared.options.users {
-            Some(users) => users.authenticate(request.metadata()).await?,
+            Some(users) => auth::authenticate(users, request.metadata()).await?,
             None => auth::anonymous(request.metadata()),
         };
         span.record("user", identity.user.as_str());
@@ -200,7 +204,7 @@ impl GNmi for GnmiService {
         let span = rpc_span("Set");
         let r = async {
             let caller = self.caller(&request, &span).await?;
-            caller.identity.require_write()?;
+            auth::require_write(&caller.identity)?;
             crate::set::set(&self.shared, &caller, request.get_ref(), &span).await
         }
         .instrument(span.clone())

@@ -87,6 +87,16 @@ pub(crate) async fn set(
     }
     span.record("paths", paths_field(&shown));
 
+    if let Err(h) = shared
+        .options
+        .locks
+        .check_write(tether_store::Datastore::Running, None)
+    {
+        return Err(GnmiError::FailedPrecondition(format!(
+            "the running datastore is locked by {}",
+            h.owner
+        )));
+    }
     let timestamp = if edits.is_empty() {
         now_ns()
     } else {

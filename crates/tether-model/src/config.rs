@@ -371,6 +371,33 @@ impl ConfigTree {
             .map_err(|e| ModelError::Internal(format!("typed datastore: {e}")))
     }
 
+    /// The one data node at data path `p` as RFC 7951 JSON with defaults, without its name
+    /// wrapper (a list entry as its object): a reader that follows commits re-reads the one
+    /// access-list entry a commit touched instead of a whole module. `None` when nothing is
+    /// there; a path naming several nodes is an error.
+    pub fn json_at(&self, p: &str) -> Result<Option<Value>, ModelError> {
+        let nodes = self.nodes_at(p);
+        let node = match nodes.as_slice() {
+            [] => return Ok(None),
+            [n] => n,
+            _ => return Err(ModelError::Internal(format!("{p} names several nodes"))),
+        };
+        let text = node
+            .print_string(DataFormat::JSON, DataPrinterFlags::WD_ALL)
+            .map_err(|e| ModelError::Internal(e.to_string()));
+        ffi::clear_errors(self.schema.raw());
+        let value: Value = serde_json::from_str(&text?)
+            .map_err(|e| ModelError::Internal(format!("json of {p}: {e}")))?;
+        let inner = match value {
+            Value::Object(m) if m.len() == 1 => m.into_iter().next().map(|(_, v)| v),
+            other => Some(other),
+        };
+        Ok(match inner {
+            Some(Value::Array(mut a)) if a.len() == 1 => a.pop(),
+            other => other,
+        })
+    }
+
     /// The configuration as the generated typed datastore.
     pub fn typed(&self) -> Result<crate::Datastore, ModelError> {
         let json = self.to_json(true)?;

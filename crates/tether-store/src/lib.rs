@@ -23,12 +23,14 @@ mod boot;
 mod disk;
 mod durable;
 mod error;
+mod lock;
 mod record;
 mod sled_store;
 mod writer;
 
 pub use boot::CheckReport;
 pub use error::StoreError;
+pub use lock::{Datastore, Holder, Locks};
 pub use record::{CommitMeta, CommitOutcome, CommitRecord};
 pub use sled_store::{SledStore, StoreOptions};
 

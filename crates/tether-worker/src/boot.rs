@@ -30,6 +30,11 @@ impl Worker {
             .collect::<Vec<_>>();
         let _ = self.engine.restore_disabled(restored, now);
 
+        self.last_commit = self
+            .store
+            .commits(1)
+            .ok()
+            .and_then(|c| c.first().map(|r| (r.id, r.time_ns)));
         let typed = self.typed_config();
         if let Some(typed) = &typed {
             self.sync_sim_interfaces(typed);
@@ -41,6 +46,7 @@ impl Worker {
             self.apply_config(&typed, None);
             self.typed = typed;
         }
+        self.publish_applied_commits();
         // The repair counters read 0 until something needs repairing (not "no data").
         self.publish(StateBatch {
             updates: vec![

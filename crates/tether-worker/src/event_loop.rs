@@ -17,6 +17,7 @@ use tether_telemetry::{StateBatch, StateTree};
 use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 use tracing::{error, info, info_span, warn};
 
+use crate::applied::AppliedCommit;
 use crate::backoff::Backoff;
 use crate::drift::RECONCILE_INTERVAL;
 use crate::handle::Request;
@@ -46,6 +47,13 @@ pub struct Worker {
     /// The program whose state leaves are published (to delete those of removed objects).
     pub(crate) published_program: BypassProgram,
     pub(crate) program_error: Option<String>,
+    /// Whether `desired_program` is what the configuration compiles to (false after a
+    /// compile error: the next commit compiles everything instead of patching it).
+    pub(crate) program_compiled: bool,
+    /// The newest commit handled: (id, time in ns).
+    pub(crate) last_commit: Option<(u64, u64)>,
+    pub(crate) bypass_applied: AppliedCommit,
+    pub(crate) link_state_applied: AppliedCommit,
     /// Interfaces that exist in the dataplane as far as the worker has heard.
     pub(crate) known_interfaces: BTreeSet<String>,
     /// Interfaces in the `tether-interfaces` configuration.
@@ -97,6 +105,10 @@ impl Worker {
             installed_program: None,
             published_program: BypassProgram::default(),
             program_error: None,
+            program_compiled: false,
+            last_commit: None,
+            bypass_applied: AppliedCommit::default(),
+            link_state_applied: AppliedCommit::default(),
             known_interfaces: BTreeSet::new(),
             configured_interfaces: BTreeSet::new(),
             sim_carrier: BTreeMap::new(),
@@ -231,10 +243,12 @@ impl Worker {
             tether_telemetry::otel::set_parent(&span, tp);
         }
         let _guard = span.enter();
-        if let Some(record) = record
-            && self.carrier_only(record)
-        {
-            return;
+        if let Some(record) = record {
+            self.last_commit = Some((record.id, record.time_ns));
+            if self.carrier_only(record) {
+                self.publish_applied_commits();
+                return;
+            }
         }
         let Some(record) = record else {
             if let Some(typed) = self.typed_config() {
@@ -247,11 +261,13 @@ impl Worker {
         };
         // Re-read only the modules the commit touched: with 10,000 access-list entries a full
         // re-read costs tens of milliseconds for a one-leaf link-state change.
-        let touched: BTreeSet<String> = record
+        let mut touched: BTreeSet<String> = record
             .changes
             .iter()
             .filter_map(|c| tether_model::path::top_module(&c.path).map(str::to_string))
             .collect();
+        // The bypass module is followed entry by entry (`bypass::incremental`), not re-read.
+        let bypass = touched.remove(tether_model::tether_conntrack_bypass::NAME);
         let names: Vec<&str> = touched.iter().map(String::as_str).collect();
         let fresh = self.store.config().typed_modules(&names);
         match fresh {
@@ -259,18 +275,46 @@ impl Worker {
                 if touched.contains(tether_model::tether_interfaces::NAME) {
                     self.typed.tether_interfaces = fresh.tether_interfaces;
                 }
-                if touched.contains(tether_model::tether_conntrack_bypass::NAME) {
-                    self.typed.tether_conntrack_bypass = fresh.tether_conntrack_bypass;
-                }
                 if touched.contains(tether_model::tether_link_state::NAME) {
                     self.typed.tether_link_state = fresh.tether_link_state;
                 }
                 let typed = std::mem::take(&mut self.typed);
+                // Interfaces first (see `apply_config`), bypass before link state as there.
+                let interfaces: BTreeSet<String> = touched
+                    .iter()
+                    .filter(|m| m.as_str() == tether_model::tether_interfaces::NAME)
+                    .cloned()
+                    .collect();
+                self.apply_config(&typed, Some(&interfaces));
+                if bypass {
+                    self.apply_bypass_commit(record);
+                }
+                touched.retain(|m| m.as_str() != tether_model::tether_interfaces::NAME);
                 self.apply_config(&typed, Some(&touched));
                 self.typed = typed;
             }
             Err(e) => error!(error = %e, "cannot read the typed configuration"),
         }
+        self.publish_applied_commits();
+    }
+
+    /// Advances each feature's `applied-commit` to the newest commit handled (bypass only
+    /// while its configuration is installed).
+    pub(crate) fn publish_applied_commits(&mut self) {
+        let mut batch = StateBatch::default();
+        if self.program_error.is_none() {
+            self.bypass_applied.advance(
+                self.last_commit,
+                &crate::paths::BYPASS_APPLIED,
+                &mut batch,
+            );
+        }
+        self.link_state_applied.advance(
+            self.last_commit,
+            &crate::paths::LINK_STATE_APPLIED,
+            &mut batch,
+        );
+        self.publish(batch);
     }
 
     /// Applies the configuration; `touched`: only these modules changed (None: all may have).

@@ -22,8 +22,9 @@
 //! - `event_loop.rs`: what the task owns, the loop over its inputs, commits, publishing;
 //! - `boot.rs`: the boot order; `drift.rs`: the periodic reconcile and its repairs;
 //! - `link_state/`, `bypass/`, `interfaces/`: the three YANG modules' features;
-//! - `backoff.rs`: the retry policy; `paths.rs`: data paths of the state leaves.
+//! - `applied.rs`: each feature's `applied-commit`; `backoff.rs`: the retry policy; `paths.rs`: data paths of the state leaves.
 
+mod applied;
 mod backoff;
 mod boot;
 pub mod bypass;

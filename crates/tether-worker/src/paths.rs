@@ -77,6 +77,18 @@ pub const BYPASS_REPAIRS: &str = bypass::state::State::PROGRAM_REPAIRS;
 pub const BYPASS_LAST_REPAIR: &str = bypass::state::State::LAST_PROGRAM_REPAIR;
 /// `/tether-conntrack-bypass:bypass/state/warnings` (a leaf-list)
 pub const BYPASS_WARNINGS: &str = bypass::state::State::WARNINGS;
+/// `/tether-conntrack-bypass:bypass/state/applied-commit{,-timestamp}`, `applied-at`
+pub(crate) const BYPASS_APPLIED: crate::applied::AppliedPaths = crate::applied::AppliedPaths {
+    commit: bypass::state::State::APPLIED_COMMIT,
+    timestamp: bypass::state::State::APPLIED_COMMIT_TIMESTAMP,
+    at: bypass::state::State::APPLIED_AT,
+};
+/// `/tether-link-state:link-state/state/applied-commit{,-timestamp}`, `applied-at`
+pub(crate) const LINK_STATE_APPLIED: crate::applied::AppliedPaths = crate::applied::AppliedPaths {
+    commit: link_state::state::State::APPLIED_COMMIT,
+    timestamp: link_state::state::State::APPLIED_COMMIT_TIMESTAMP,
+    at: link_state::state::State::APPLIED_AT,
+};
 /// `/tether-link-state:link-state/state/disable-repairs`
 pub const LINK_STATE_REPAIRS: &str = link_state::state::State::DISABLE_REPAIRS;
 /// `/tether-link-state:link-state/state/last-disable-repair`

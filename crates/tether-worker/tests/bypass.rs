@@ -133,3 +133,71 @@ async fn the_program_is_reinstalled_when_the_dataplane_drifts() {
     assert_eq!(rig.sim.installed_program().service_policies.len(), 2);
     rig.stop();
 }
+
+/// `applied-commit` of each feature reaches the id (and SetResponse timestamp) of the commit
+/// once the dataplane enforces it, also for a commit that touches only the other feature.
+#[tokio::test]
+async fn applied_commit_follows_each_commit() {
+    use tether_store::{CommitMeta, Store};
+    let mut rig = Rig::new(&["Inside", "MPLS"]);
+    rig.start();
+    let applied = |feature: &str, leaf: &str| rig.leaf(&format!("{feature}/state/{leaf}"));
+    let first = rig
+        .store
+        .commit(
+            vec![Edit::update("/", reference_bypass())],
+            CommitMeta::default(),
+        )
+        .wait()
+        .await
+        .expect("commit");
+    rig.settle().await;
+    assert_eq!(rig.sim.installed_program().service_policies.len(), 2);
+    assert_eq!(applied(BYP, "applied-commit"), Some(first.id.to_string()));
+    assert_eq!(
+        applied(BYP, "applied-commit-timestamp"),
+        Some(first.time_ns.to_string())
+    );
+    assert!(applied(BYP, "applied-at").is_some_and(|t| t.ends_with('Z')));
+    assert_eq!(applied(LST, "applied-commit"), Some(first.id.to_string()));
+
+    // One entry changed: installed incrementally, applied-commit advances.
+    let entry = format!(
+        "{}/config/destination-port",
+        paths::acl_entry("StatelessTraffic", 10)
+    );
+    let second = rig
+        .store
+        .commit(
+            vec![Edit::update(entry, json!("443"))],
+            CommitMeta::default(),
+        )
+        .wait()
+        .await
+        .expect("commit");
+    rig.settle().await;
+    let installed = rig.sim.installed_program();
+    let e = &installed.access_lists["StatelessTraffic"].entries[0];
+    assert_eq!((e.destination_ports.lo, e.destination_ports.hi), (443, 443));
+    assert_eq!(applied(BYP, "applied-commit"), Some(second.id.to_string()));
+
+    // A link-state-only commit is applied for both features.
+    let third = rig
+        .store
+        .commit(
+            vec![Edit::update(
+                "/",
+                json!({ "tether-link-state:link-state": { "groups": { "group": [
+                    { "id": 7, "config": { "id": 7 } } ] } } }),
+            )],
+            CommitMeta::default(),
+        )
+        .wait()
+        .await
+        .expect("commit");
+    rig.settle().await;
+    assert!(third.id > second.id);
+    assert_eq!(applied(LST, "applied-commit"), Some(third.id.to_string()));
+    assert_eq!(applied(BYP, "applied-commit"), Some(third.id.to_string()));
+    rig.assert_state_in_schema();
+}

@@ -44,6 +44,8 @@ fn start() -> Daemon {
             dir.path().join("d").to_str().unwrap(),
             "--listen",
             "127.0.0.1:0",
+            "--netconf-listen",
+            "127.0.0.1:0",
         ])
         .env("RUST_LOG", "warn,tetherd=info")
         .stderr(Stdio::piped())

@@ -81,6 +81,16 @@ pub struct Flags {
     /// RESOURCE_EXHAUSTED [default: 1024].
     #[arg(long, value_name = "N")]
     pub subscriber_queue: Option<usize>,
+    /// NETCONF over SSH listen address [default: 127.0.0.1:8830]. Port 0 picks a free port
+    /// (logged). Without --users only loopback peers are let in.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub netconf_listen: Option<SocketAddr>,
+    /// Concurrent NETCONF sessions; more are refused [default: 256].
+    #[arg(long, value_name = "N")]
+    pub netconf_max_sessions: Option<usize>,
+    /// Largest NETCONF message in bytes; a bigger one closes its session [default: 16 MiB].
+    #[arg(long, value_name = "BYTES")]
+    pub netconf_max_message: Option<usize>,
     /// Instead of serving: a maintenance command.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -116,6 +126,9 @@ struct FileSettings {
     otlp_endpoint: Option<String>,
     log_format: Option<LogFormat>,
     subscriber_queue: Option<usize>,
+    netconf_listen: Option<SocketAddr>,
+    netconf_max_sessions: Option<usize>,
+    netconf_max_message: Option<usize>,
 }
 
 /// How the gNMI port is secured.
@@ -145,6 +158,9 @@ pub struct Settings {
     pub otlp_endpoint: Option<String>,
     pub log_format: LogFormat,
     pub subscriber_queue: usize,
+    pub netconf_listen: SocketAddr,
+    pub netconf_max_sessions: usize,
+    pub netconf_max_message: usize,
 }
 
 impl Settings {
@@ -212,6 +228,18 @@ impl Settings {
                 .subscriber_queue
                 .or(file.subscriber_queue)
                 .unwrap_or(tether_gnmi::DEFAULT_SUBSCRIBER_QUEUE),
+            netconf_listen: flags
+                .netconf_listen
+                .or(file.netconf_listen)
+                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8830))),
+            netconf_max_sessions: flags
+                .netconf_max_sessions
+                .or(file.netconf_max_sessions)
+                .unwrap_or(tether_netconf::DEFAULT_MAX_SESSIONS),
+            netconf_max_message: flags
+                .netconf_max_message
+                .or(file.netconf_max_message)
+                .unwrap_or(tether_netconf::DEFAULT_MAX_MESSAGE),
         })
     }
 }

@@ -80,7 +80,7 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
             let metadata = MetadataMap::from_headers(req.headers().clone());
-            let verdict = match users.authenticate(&metadata).await {
+            let verdict = match tether_gnmi::auth::authenticate(&users, &metadata).await {
                 Err(e) => Err(Status::from(e)),
                 Ok(id) if write && id.role == Role::ReadOnly => {
                     Err(Status::permission_denied(format!(

@@ -84,6 +84,38 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         }
     };
     let guard = crate::guard::GuardLayer::new(users.clone());
+    // One lock registry for every northbound: a NETCONF lock on running holds off gNMI too.
+    let locks = Arc::new(tether_store::Locks::new());
+    let netconf = tether_netconf::NetconfServer::new(
+        schema,
+        store.clone() as Arc<dyn Store>,
+        state.clone(),
+        locks.clone(),
+        tether_netconf::NetconfOptions {
+            users: users.clone(),
+            max_sessions: settings.netconf_max_sessions,
+            max_message: settings.netconf_max_message,
+            ..tether_netconf::NetconfOptions::new(settings.data_dir.join("netconf-host-key"))
+        },
+    );
+    let netconf_listener = tokio::net::TcpListener::bind(settings.netconf_listen)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {} (NETCONF): {e}",
+                settings.netconf_listen
+            )
+        })?;
+    tether_netconf::host_key(&settings.data_dir.join("netconf-host-key"))
+        .context("the NETCONF SSH host key")?;
+    let netconf_task = {
+        let netconf = netconf.clone();
+        tokio::spawn(async move {
+            if let Err(e) = netconf.serve(netconf_listener).await {
+                warn!("NETCONF server stopped: {e}");
+            }
+        })
+    };
     let gnmi = GnmiService::new(
         schema,
         store.clone() as Arc<dyn Store>,
@@ -91,6 +123,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         GnmiOptions {
             users,
             subscriber_queue: settings.subscriber_queue,
+            locks: locks.clone(),
         },
     );
     // tether.sim.v1.Simulator: packets and the clock of the in-process dataplane (absent with
@@ -173,6 +206,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     // Stop accepting, end Subscribe streams, give unary RPCs time to finish.
     let _ = stop_tx.send(());
     gnmi.shutdown();
+    netconf.shutdown();
+    let _ = netconf_task.await;
     match tokio::time::timeout(DRAIN_TIMEOUT, &mut server).await {
         Ok(_) => info!("drained"),
         Err(_) => warn!("RPCs still open after {DRAIN_TIMEOUT:?}; exiting anyway"),

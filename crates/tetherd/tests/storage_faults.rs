@@ -442,6 +442,8 @@ fn start_or_stderr(data: &FsPath) -> Result<Daemon, String> {
                     data.to_str().unwrap(),
                     "--listen",
                     "127.0.0.1:0",
+                    "--netconf-listen",
+                    "127.0.0.1:0",
                 ])
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())

@@ -41,9 +41,10 @@
 //! `render/names.rs` (how every chain, set and counter is named), `render/layers.rs`
 //! (non-overlapping entries, indexed by source prefix), `render/acl.rs` (one access-list →
 //! runs, layers, rules and elements), `render/table.rs` (the chains of the layout above, and
-//! the objects around them).
+//! the objects around them), `render/incremental.rs` (one entry's element patched in).
 
 mod acl;
+pub mod incremental;
 mod layers;
 mod names;
 mod table;
@@ -145,5 +146,7 @@ pub fn timeout_secs(d: Duration) -> u32 {
     u32::try_from(secs.clamp(1, MAX_TIMEOUT_SECS)).unwrap_or(u32::MAX)
 }
 
+#[cfg(test)]
+mod incremental_tests;
 #[cfg(test)]
 mod tests;

@@ -61,21 +61,51 @@ pub fn compile(config: &Datastore) -> Result<BypassProgram, CompileError> {
 /// Compiles one `bypass` container.
 pub fn compile_bypass(b: &Bypass) -> Result<BypassProgram, CompileError> {
     let mut program = BypassProgram::default();
-
     for acl in b.access_lists.iter().flat_map(|a| &a.access_list) {
-        let name = acl.name.as_str().to_string();
-        let mut entries = Vec::new();
-        for entry in acl.entries.iter().flat_map(|e| &e.entry) {
-            let sequence = entry.sequence.get();
-            let Some(config) = &entry.config else {
-                continue;
-            };
-            entries.push(compile_entry(&name, sequence, config)?);
-        }
-        entries.sort_by_key(|e| e.sequence);
-        program.access_lists.insert(name, AccessList { entries });
+        let (name, list) = compile_access_list(acl)?;
+        program.access_lists.insert(name, list);
     }
+    compile_references(b, program)
+}
 
+/// One access-list, entries sorted by sequence (entries without `config` are skipped).
+pub fn compile_access_list(
+    acl: &bypass::access_lists::access_list::AccessList,
+) -> Result<(String, AccessList), CompileError> {
+    let name = acl.name.as_str().to_string();
+    let mut entries = Vec::new();
+    for entry in acl.entries.iter().flat_map(|e| &e.entry) {
+        if let Some(e) = compile_list_entry(&name, entry)? {
+            entries.push(e);
+        }
+    }
+    entries.sort_by_key(|e| e.sequence);
+    Ok((name, AccessList { entries }))
+}
+
+/// One entry of access-list `acl`; `None` for an entry without `config` (nothing to match).
+pub fn compile_list_entry(
+    acl: &str,
+    entry: &bypass::access_lists::access_list::entries::entry::Entry,
+) -> Result<Option<AclEntry>, CompileError> {
+    let sequence = entry.sequence.get();
+    entry
+        .config
+        .as_ref()
+        .map(|config| compile_entry(acl, sequence, config))
+        .transpose()
+}
+
+/// Everything but the access-lists (classes, policies, service-policies, the global policy)
+/// of `b`, resolved against the access-lists already in `program`, and the whole program
+/// validated.
+pub fn compile_references(
+    b: &Bypass,
+    mut program: BypassProgram,
+) -> Result<BypassProgram, CompileError> {
+    program.policies.clear();
+    program.service_policies.clear();
+    program.global_policy = None;
     // Class-map name → access-list name.
     let mut class_acl = std::collections::BTreeMap::new();
     for class in b.classes.iter().flat_map(|c| &c.class) {

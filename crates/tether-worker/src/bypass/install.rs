@@ -3,39 +3,93 @@
 
 use std::time::Instant;
 
+use tether_dataplane::ProgramDelta;
 use tether_model::Datastore;
+use tether_store::CommitRecord;
 use tether_telemetry::StateBatch;
 use tracing::{error, info, info_span, warn};
 
+use super::incremental::{self, Followed, Touched};
 use super::{compile, state};
 use crate::backoff::RetryKey;
 use crate::event_loop::Worker;
+use crate::paths;
 
 impl Worker {
-    /// Compiles the configuration; a program that does not compile leaves the installed one in
-    /// place (traffic keeps flowing as before) and the error is reported in state.
+    /// Compiles the whole configuration (boot, after lagging); a program that does not compile
+    /// leaves the installed one in place (traffic keeps flowing as before) and the error is
+    /// reported in state.
     pub(crate) fn apply_bypass(&mut self, typed: &Datastore) {
-        match compile::compile(typed) {
+        let compiled = compile::compile(typed);
+        self.use_compiled(compiled, None);
+    }
+
+    /// One commit: recompiles only what it touched in the bypass module, from the running
+    /// tree, and hands the dataplane the delta. Falls back to the full compiler when the
+    /// previous program is not the configuration's (the last compile failed) or a step cannot
+    /// be taken, so the outcome is always the full compiler's.
+    pub(crate) fn apply_bypass_commit(&mut self, record: &CommitRecord) {
+        let touched = Touched::of(record.changes.iter().map(|c| c.path.as_str()));
+        if touched.is_empty() {
+            return;
+        }
+        let previous = self.program_compiled.then_some(&self.desired_program);
+        let followed = incremental::follow(previous, &self.store.config(), &touched);
+        match followed {
+            Followed::Incremental(program) => {
+                self.use_compiled(Ok(program), Some(touched.delta()));
+            }
+            Followed::Full(compiled) => self.use_compiled(compiled, None),
+            Followed::Unreadable(e) => error!(error = %e, "cannot read the bypass configuration"),
+        }
+    }
+
+    /// Takes a compiler's outcome: installs a new program (as a delta when the dataplane holds
+    /// the previous one), or reports why the configuration does not compile.
+    fn use_compiled(
+        &mut self,
+        compiled: Result<tether_dataplane::BypassProgram, compile::CompileError>,
+        delta: Option<ProgramDelta>,
+    ) {
+        match compiled {
             Ok(program) => {
+                let in_sync = self.installed_program.as_ref() == Some(&self.desired_program);
                 self.desired_program = program;
+                self.program_compiled = true;
                 self.program_error = None;
                 if self.installed_program.as_ref() != Some(&self.desired_program) {
                     self.backoff.succeeded(&RetryKey::Program);
-                    self.install_program();
+                    self.install_program_with(delta.filter(|_| in_sync));
+                } else {
+                    self.publish_applied();
                 }
             }
             Err(e) => {
                 error!(error = %e, "the bypass configuration does not compile; the installed program stays");
+                self.program_compiled = false;
                 self.program_error = Some(e.to_string());
                 self.publish_applied();
             }
         }
     }
 
+    /// Installs the desired program whole (boot, retries, drift repair).
     pub(crate) fn install_program(&mut self) {
-        let span = info_span!("dataplane.apply", op = "install-bypass");
+        self.install_program_with(None);
+    }
+
+    fn install_program_with(&mut self, delta: Option<ProgramDelta>) {
+        let span = info_span!(
+            "dataplane.apply",
+            op = "install-bypass",
+            delta = delta.is_some()
+        );
         let _guard = span.enter();
-        match self.dataplane.install_bypass(&self.desired_program) {
+        let outcome = match &delta {
+            Some(d) => self.dataplane.update_bypass(&self.desired_program, d),
+            None => self.dataplane.install_bypass(&self.desired_program),
+        };
+        match outcome {
             Ok(()) => {
                 info!(
                     access_lists = self.desired_program.access_lists.len(),
@@ -60,6 +114,10 @@ impl Worker {
             timestamp_ns: crate::time::wall_clock_ns(),
             ..Default::default()
         };
+        if self.program_error.is_none() {
+            self.bypass_applied
+                .advance(self.last_commit, &paths::BYPASS_APPLIED, &mut batch);
+        }
         let program = if self.program_error.is_some()
             && self.installed_program.as_ref() != Some(&self.desired_program)
         {

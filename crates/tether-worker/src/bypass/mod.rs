@@ -7,5 +7,6 @@
 //! - `install`: the worker's side — install the program, retry with backoff, report the result.
 
 pub mod compile;
+pub mod incremental;
 mod install;
 pub(crate) mod state;

@@ -47,6 +47,8 @@ impl Daemon {
             data_dir.to_str().unwrap_or("data"),
             "--listen",
             "127.0.0.1:0",
+            "--netconf-listen",
+            "127.0.0.1:0",
         ])
         .args(extra);
         // The deterministic suites step the sim clock themselves: keep it frozen unless a test
