@@ -2,11 +2,9 @@
 
 #![allow(clippy::unwrap_used)] // integration tests: a failed step should panic
 
-mod common;
-
+use crate::common::*;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, SaltString};
-use common::*;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use serde_json::json;
 use tether_proto::gnmi::g_nmi_client::GNmiClient;

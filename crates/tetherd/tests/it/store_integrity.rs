@@ -5,9 +5,7 @@
 
 #![allow(clippy::unwrap_used)] // integration tests: a failed step should panic
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 use tether_proto::gnmi::SetRequest;
 use tether_proto::gnmi::g_nmi_client::GNmiClient;
@@ -55,7 +53,7 @@ fn entries_b() -> Value {
 /// A Set that must be refused with INVALID_ARGUMENT and leave the running configuration
 /// byte-identical.
 async fn refused(c: &mut GNmiClient<Channel>, what: &str, req: SetRequest) {
-    let (before_bytes, before) = common::running_config(c).await;
+    let (before_bytes, before) = crate::common::running_config(c).await;
     let err = c
         .set(req)
         .await
@@ -66,7 +64,7 @@ async fn refused(c: &mut GNmiClient<Channel>, what: &str, req: SetRequest) {
         "{what}: the error echoes too much: {} bytes",
         err.message().len()
     );
-    let (after_bytes, after) = common::running_config(c).await;
+    let (after_bytes, after) = crate::common::running_config(c).await;
     assert_eq!(
         after, before,
         "{what}: the refused Set changed the running config"
@@ -82,7 +80,7 @@ async fn accepted(c: &mut GNmiClient<Channel>, what: &str, req: SetRequest) -> V
     c.set(req)
         .await
         .unwrap_or_else(|e| panic!("{what}: must be accepted: {e}"));
-    common::running_config(c).await.1
+    crate::common::running_config(c).await.1
 }
 
 fn updates(list: Vec<(&str, Value)>) -> SetRequest {
@@ -94,7 +92,7 @@ fn updates(list: Vec<(&str, Value)>) -> SetRequest {
 
 /// SIGTERM, and wait for a clean exit.
 async fn sigterm(d: Daemon) {
-    let status = common::sigterm(d).await;
+    let status = crate::common::sigterm(d).await;
     assert!(status.success(), "exit status after SIGTERM: {status:?}");
 }
 
@@ -151,14 +149,14 @@ async fn issue_13_a_remark_after_a_second_access_list_is_applied_whole() {
     set_update(&mut c, &remark, json!("r2"))
         .await
         .expect("a later bypass Set is accepted");
-    let acknowledged = common::running_config(&mut c).await.1;
+    let acknowledged = crate::common::running_config(&mut c).await.1;
 
     drop(c);
     sigterm(d).await;
     let d = Daemon::start_in(&data, &[]).unwrap();
     let mut c = d.client().await;
     assert_eq!(
-        common::running_config(&mut c).await.1,
+        crate::common::running_config(&mut c).await.1,
         acknowledged,
         "after SIGTERM and restart the config is what was acknowledged"
     );
@@ -335,7 +333,7 @@ async fn refused_sets_leave_no_trace_and_restarts_keep_what_was_acknowledged() {
     let mut d = Daemon::start_in(&data, &[]).unwrap();
     let mut c = d.client().await;
     assert_eq!(
-        common::running_config(&mut c).await.1,
+        crate::common::running_config(&mut c).await.1,
         acknowledged,
         "after SIGTERM and restart the config is what was acknowledged"
     );
@@ -355,7 +353,7 @@ async fn refused_sets_leave_no_trace_and_restarts_keep_what_was_acknowledged() {
     let d = Daemon::start_in(&data, &[]).unwrap();
     let mut c = d.client().await;
     assert_eq!(
-        common::running_config(&mut c).await.1,
+        crate::common::running_config(&mut c).await.1,
         acknowledged,
         "after SIGKILL and restart the config is what was acknowledged"
     );

@@ -6,12 +6,10 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 use tether_proto::gnmi::g_nmi_client::GNmiClient;
 use tether_proto::gnmi::subscribe_request::Request;

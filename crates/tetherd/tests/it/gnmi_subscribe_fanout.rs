@@ -5,11 +5,9 @@
 
 #![allow(clippy::unwrap_used)] // integration tests: a failed step should panic
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 use tether_proto::gnmi::g_nmi_client::GNmiClient;
 use tether_proto::gnmi::{

@@ -2,9 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // integration tests: a failed step should panic
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use tether_proto::gnmi::{
     CapabilityRequest, Encoding, GetRequest, ModelData, SetRequest, update_result::Operation,

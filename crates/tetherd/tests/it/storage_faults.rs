@@ -17,14 +17,12 @@
 
 #![allow(clippy::unwrap_used)] // integration tests: a failed step should panic
 
-mod common;
-
 use std::io::Write;
 use std::path::{Path as FsPath, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 use tether_proto::gnmi::g_nmi_client::GNmiClient;
 use tether_proto::gnmi::{
@@ -161,7 +159,7 @@ async fn load_base(c: &mut GNmiClient<Channel>) {
 
 /// The running configuration (CONFIG Get of `/`), list order normalised.
 async fn running(c: &mut GNmiClient<Channel>) -> Value {
-    common::running_config(c).await.1
+    crate::common::running_config(c).await.1
 }
 
 /// Every path and value a Subscribe ONCE of both modules sends before its sync_response.

@@ -2,11 +2,9 @@
 
 #![allow(clippy::unwrap_used)] // integration tests: a failed step should panic
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use tether_proto::gnmi::{
     Poll, SubscribeRequest, SubscribeResponse, Subscription, SubscriptionList, SubscriptionMode,

@@ -2,12 +2,10 @@
 
 #![allow(clippy::unwrap_used)] // integration tests: a failed step should panic
 
-mod common;
-
 use std::process::Command;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use tether_proto::gnmi::{SubscribeRequest, Subscription, SubscriptionList, subscribe_request};
 use tokio_stream::wrappers::ReceiverStream;

@@ -1,0 +1,18 @@
+//! tetherd's integration tests, one binary: each module starts real `tetherd` processes
+//! through `common`, so linking them once instead of ten times saves the largest part of a
+//! clean build's link time, and `cargo test -p tetherd --test it <module>::` still runs one
+//! area.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod daemon_lifecycle;
+mod gnmi_get_set;
+mod gnmi_security;
+mod gnmi_subscribe;
+mod gnmi_subscribe_fanout;
+mod scenario_bypass;
+mod scenario_link_state;
+mod sim_clock_real;
+mod storage_faults;
+mod store_integrity;
