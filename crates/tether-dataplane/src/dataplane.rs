@@ -79,6 +79,40 @@ pub trait Dataplane: Send + Sync + 'static {
         Ok(false)
     }
 
+    /// Whether this dataplane's interfaces are created from configuration
+    /// (`/interfaces/interface/simulation`): true for the in-process one, which builds its lab
+    /// topology that way. A dataplane whose interfaces exist on their own (Linux) keeps the
+    /// default, the worker then leaves that configuration unused, and the three calls below
+    /// keep their defaults, which refuse.
+    fn builds_interfaces_from_config(&self) -> bool {
+        false
+    }
+
+    /// Creates a configured lab interface (carrier up, admin up).
+    fn create_interface(&self, name: &str) -> Result<(), DataplaneError> {
+        let _ = name;
+        Err(DataplaneError::Unsupported("creating interfaces from configuration"))
+    }
+
+    /// Removes a lab interface that left the configuration.
+    fn remove_interface(&self, name: &str) -> Result<(), DataplaneError> {
+        let _ = name;
+        Err(DataplaneError::Unsupported("removing interfaces"))
+    }
+
+    /// Moves a lab interface's carrier (a lab cutting a cable).
+    fn set_carrier(&self, name: &str, up: bool) -> Result<(), DataplaneError> {
+        let _ = (name, up);
+        Err(DataplaneError::Unsupported("setting a carrier"))
+    }
+
+    /// The bypass program the dataplane holds, where it can say so exactly: the worker
+    /// compares it with what it installed to find drift. `None` (the default) for a
+    /// dataplane that checks its own state in [`Dataplane::repair_drift`] instead.
+    fn installed_program(&self) -> Option<BypassProgram> {
+        None
+    }
+
     /// Conditions of the host that defeat what Tether installs (e.g. strict `rp_filter` on an
     /// interface that receives asymmetric return traffic), in words for an operator.
     fn warnings(&self) -> Vec<String> {

@@ -15,6 +15,9 @@ pub enum DataplaneError {
     /// The compiled bypass program is inconsistent; nothing was installed.
     #[error("invalid bypass program: {0}")]
     InvalidProgram(#[from] ProgramError),
+    /// This dataplane does not do that (e.g. create interfaces on Linux).
+    #[error("this dataplane does not support {0}")]
+    Unsupported(&'static str),
     /// The backend (nft, netlink) refused or failed; `operation` says what Tether was doing.
     #[error("{operation} failed: {detail}")]
     Backend { operation: String, detail: String },

@@ -68,15 +68,14 @@ impl Worker {
         }
     }
 
-    /// The installed bypass program: the simulator's is compared directly; drift only the
+    /// The installed bypass program: one the dataplane can report is compared directly; drift only the
     /// dataplane can see (a flushed nft table) it restores itself when asked.
     fn repair_program(&mut self) {
-        let drifted = match &self.sim {
-            Some(sim) => {
-                self.installed_program.is_some() && sim.installed_program() != self.desired_program
-            }
-            None => false,
-        };
+        let drifted = self.installed_program.is_some()
+            && self
+                .dataplane
+                .installed_program()
+                .is_some_and(|held| held != self.desired_program);
         if drifted {
             warn!("the installed bypass program differs from the configuration; reinstalling");
             self.installed_program = None;

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tether_dataplane::{BypassProgram, Dataplane, DataplaneEvent, SimDataplane};
+use tether_dataplane::{BypassProgram, Dataplane, DataplaneEvent};
 use tether_lst::{Engine, GroupId};
 use tether_model::Datastore;
 use tether_store::{CommitRecord, Store};
@@ -36,7 +36,6 @@ pub struct Worker {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) dataplane: Arc<dyn Dataplane>,
     pub(crate) state: Arc<StateTree>,
-    pub(crate) sim: Option<Arc<SimDataplane>>,
     pub(crate) engine: Engine,
     pub(crate) mirror: GroupMirror,
     /// What the store holds under [`DISABLED_PREFIX`](crate::DISABLED_PREFIX).
@@ -91,13 +90,11 @@ impl Worker {
         store: Arc<dyn Store>,
         dataplane: Arc<dyn Dataplane>,
         state: Arc<StateTree>,
-        sim: Option<Arc<SimDataplane>>,
     ) -> Worker {
         Worker {
             store,
             dataplane,
             state,
-            sim,
             engine: Engine::new(),
             mirror: GroupMirror::default(),
             persisted: BTreeMap::new(),

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use tether_dataplane::{Dataplane, SimDataplane};
+use tether_dataplane::Dataplane;
 use tether_lst::{GroupDetail, GroupId};
 use tether_store::Store;
 use tether_telemetry::StateTree;
@@ -36,14 +36,10 @@ impl Worker {
     /// disabled before (`lst/disabled/` records), create configured simulated interfaces,
     /// observe every interface, compile and install the configuration, then repair drift; then
     /// it follows commits, dataplane events and the clock until the handle is dropped.
-    ///
-    /// `sim`: the in-process dataplane when that is what `dataplane` is, so configuration can
-    /// create simulated interfaces and drive their carrier.
     pub fn start(
         store: Arc<dyn Store>,
         dataplane: Arc<dyn Dataplane>,
         state: Arc<StateTree>,
-        sim: Option<Arc<SimDataplane>>,
     ) -> Result<WorkerHandle, WorkerError> {
         // Subscribe before reading anything, so nothing that happens during boot is missed.
         let commits = store.subscribe();
@@ -51,7 +47,7 @@ impl Worker {
         let (requests_tx, requests) = mpsc::channel(64);
         let (shutdown_tx, shutdown) = oneshot::channel();
         let clock = Arc::new(Notify::new());
-        let worker = Worker::new(store, dataplane, state, sim);
+        let worker = Worker::new(store, dataplane, state);
         let inputs = Inputs {
             commits,
             events,

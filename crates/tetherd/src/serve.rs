@@ -66,7 +66,6 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         store.clone() as Arc<dyn Store>,
         dataplane,
         state.clone(),
-        sim.clone(),
     )
     .context("starting the worker")?;
     let worker = Arc::new(worker);

@@ -273,4 +273,23 @@ impl Dataplane for SimDataplane {
     fn now_ns(&self) -> u64 {
         self.lock().clock.now_ns()
     }
+    fn builds_interfaces_from_config(&self) -> bool {
+        true
+    }
+
+    fn create_interface(&self, name: &str) -> Result<(), DataplaneError> {
+        SimDataplane::create_interface(self, name).map(|_| ())
+    }
+
+    fn remove_interface(&self, name: &str) -> Result<(), DataplaneError> {
+        SimDataplane::remove_interface(self, name)
+    }
+
+    fn set_carrier(&self, name: &str, up: bool) -> Result<(), DataplaneError> {
+        SimDataplane::set_carrier(self, name, up).map(|_| ())
+    }
+
+    fn installed_program(&self) -> Option<BypassProgram> {
+        Some(SimDataplane::installed_program(self))
+    }
 }

@@ -1,14 +1,12 @@
 //! The in-process dataplane's interfaces, driven by configuration
 //! (`/interfaces/interface[name]/simulation`), so a lab or a test builds its topology with a
-//! gNMI Set instead of a side channel. Only used when the worker was started with the
-//! simulator; against a real dataplane this module does nothing.
-//!
-//! It stays outside the `Dataplane` trait for now: the worker receives the simulator as a
-//! second handle (`Worker::start`'s `sim`), which the daemon passes in.
+//! gNMI Set instead of a side channel. Only used when the dataplane says it
+//! [builds its interfaces from configuration](tether_dataplane::Dataplane::builds_interfaces_from_config); against
+//! one whose interfaces exist on their own (Linux) this module does nothing.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use tether_dataplane::Dataplane;
 use tether_model::Datastore;
 use tether_model::tether_interfaces::interfaces::interface::simulation::config::Config;
 use tether_store::CommitRecord;
@@ -22,9 +20,9 @@ impl Worker {
     /// time proportional to everything configured. Returns false when the commit is anything
     /// else, and the caller reconciles the whole configuration.
     pub(crate) fn carrier_only(&mut self, record: &CommitRecord) -> bool {
-        let Some(sim) = self.sim.clone() else {
+        if !self.dataplane.builds_interfaces_from_config() {
             return false;
-        };
+        }
         let mut carriers = Vec::with_capacity(record.changes.len());
         for c in &record.changes {
             let Some(name) = sim_carrier_leaf(&c.path) else {
@@ -44,7 +42,7 @@ impl Worker {
         );
         let _guard = span.enter();
         for (name, up) in carriers {
-            if let Err(e) = sim.set_carrier(&name, up) {
+            if let Err(e) = self.dataplane.set_carrier(&name, up) {
                 warn!(interface = name, error = %e, "cannot set the simulated carrier");
             }
             self.sim_carrier.insert(name, up);
@@ -58,9 +56,10 @@ impl Worker {
     /// link directly), and one removed from the config is removed.
     /// Returns whether it changed the dataplane.
     pub(crate) fn sync_sim_interfaces(&mut self, typed: &Datastore) -> bool {
-        let Some(sim) = self.sim.clone() else {
+        if !self.dataplane.builds_interfaces_from_config() {
             return false;
-        };
+        }
+        let sim = Arc::clone(&self.dataplane);
         let desired = sim_carriers(typed);
         let mut changed = false;
         for (name, carrier) in &desired {

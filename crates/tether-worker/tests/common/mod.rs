@@ -54,7 +54,6 @@ impl Rig {
             store,
             dataplane,
             Arc::clone(&self.state),
-            Some(Arc::clone(&self.sim)),
         );
         self.worker = Some(worker.expect("worker starts"));
     }
