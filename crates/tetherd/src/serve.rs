@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tether_dataplane::{ClockMode, Dataplane, SimDataplane};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tether_dataplane_linux::{LinuxConfig, LinuxDataplane};
 use tether_gnmi::{GnmiOptions, GnmiService, TlsFiles, Users};
 use tether_model::{Schema, SchemaOptions};
@@ -174,6 +175,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let local = incoming.local_addr().context("reading the bound address")?;
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut signals = ShutdownSignals::install();
     let server = builder
         .layer(guard)
         .add_service(gnmi.clone().into_server())
@@ -197,7 +199,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
                 Err(e) => Err(anyhow::anyhow!("gNMI server task failed: {e}")),
             };
         }
-        signal = shutdown_signal() => {
+        signal = signals.recv() => {
             info!("{signal}: draining");
             sd_notify("STOPPING=1\n");
         }
@@ -228,18 +230,41 @@ async fn expire_sim_connections(sim: Arc<SimDataplane>) {
     }
 }
 
-async fn shutdown_signal() -> &'static str {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            warn!("cannot listen for SIGTERM: {e}");
-            let _ = tokio::signal::ctrl_c().await;
-            return "SIGINT";
+/// SIGTERM and SIGINT, listened for from the moment this is built: built before the server
+/// serves, so a signal that arrives once a client could have seen the daemon answer is always
+/// a drain, never the default action (an immediate kill with acknowledged work in flight).
+struct ShutdownSignals {
+    term: Option<Signal>,
+    int: Option<Signal>,
+}
+
+impl ShutdownSignals {
+    fn install() -> ShutdownSignals {
+        let listen = |kind: SignalKind, name: &str| {
+            signal(kind)
+                .map_err(|e| warn!("cannot listen for {name}: {e}"))
+                .ok()
+        };
+        ShutdownSignals {
+            term: listen(SignalKind::terminate(), "SIGTERM"),
+            int: listen(SignalKind::interrupt(), "SIGINT"),
         }
-    };
-    tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = tokio::signal::ctrl_c() => "SIGINT",
+    }
+
+    /// The name of the first signal received; pending forever if neither could be installed.
+    async fn recv(&mut self) -> &'static str {
+        async fn next(s: &mut Option<Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            _ = next(&mut self.term) => "SIGTERM",
+            _ = next(&mut self.int) => "SIGINT",
+        }
     }
 }
 
