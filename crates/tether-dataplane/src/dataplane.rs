@@ -91,7 +91,9 @@ pub trait Dataplane: Send + Sync + 'static {
     /// Creates a configured lab interface (carrier up, admin up).
     fn create_interface(&self, name: &str) -> Result<(), DataplaneError> {
         let _ = name;
-        Err(DataplaneError::Unsupported("creating interfaces from configuration"))
+        Err(DataplaneError::Unsupported(
+            "creating interfaces from configuration",
+        ))
     }
 
     /// Removes a lab interface that left the configuration.
