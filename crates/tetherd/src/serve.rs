@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tether_dataplane::{ClockMode, Dataplane, SimDataplane};
-use tokio::signal::unix::{Signal, SignalKind, signal};
 use tether_dataplane_linux::{LinuxConfig, LinuxDataplane};
 use tether_gnmi::{GnmiOptions, GnmiService, TlsFiles, Users};
 use tether_model::{Schema, SchemaOptions};
 use tether_store::{SledStore, Store, StoreOptions};
 use tether_telemetry::StateTree;
 use tether_worker::Worker;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tracing::{info, warn};
@@ -63,12 +63,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             (Arc::new(linux), None)
         }
     };
-    let worker = Worker::start(
-        store.clone() as Arc<dyn Store>,
-        dataplane,
-        state.clone(),
-    )
-    .context("starting the worker")?;
+    let worker = Worker::start(store.clone() as Arc<dyn Store>, dataplane, state.clone())
+        .context("starting the worker")?;
     let worker = Arc::new(worker);
     info!(dataplane = ?settings.dataplane, "worker started");
 

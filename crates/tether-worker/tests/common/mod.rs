@@ -50,11 +50,7 @@ impl Rig {
     pub fn start(&mut self) {
         let store: Arc<dyn Store> = self.store.clone();
         let dataplane: Arc<dyn Dataplane> = self.sim.clone();
-        let worker = Worker::start(
-            store,
-            dataplane,
-            Arc::clone(&self.state),
-        );
+        let worker = Worker::start(store, dataplane, Arc::clone(&self.state));
         self.worker = Some(worker.expect("worker starts"));
     }
 
