@@ -188,11 +188,44 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         interface_map: Option<PathBuf>,
     },
+    /// Make an argon2id password hash for tetherd's users file (`--users`).
+    ///
+    /// On a terminal the password is asked twice, without echo; otherwise the first line of
+    /// standard input is the password (`printf '%s\n' "$PW" | tetherctl hash-password`). It is
+    /// never taken from the command line, where `ps` and shell history would keep it. Prints the
+    /// PHC string, or with --user a whole `[[user]]` entry to append to the file.
+    HashPassword {
+        /// Print a `[[user]]` entry for this user instead of the bare hash.
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+        /// The entry's role (with --user).
+        #[arg(long, value_enum, default_value_t = Role::ReadOnly, requires = "user")]
+        role: Role,
+    },
     /// Print a shell completion script: `tetherctl completions bash > /etc/bash_completion.d/tetherctl`.
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// A role in tetherd's users file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    /// Capabilities, Get, Subscribe.
+    ReadOnly,
+    /// Also Set and rollback.
+    ReadWrite,
+}
+
+impl Role {
+    /// The word the users file uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::ReadOnly => "read-only",
+            Role::ReadWrite => "read-write",
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,12 +2,14 @@
 //!
 //! They are apart from `main.rs` so that a command's gRPC calls and its output are read in one
 //! place: `get.rs` and `set.rs` (gNMI Get and Set), `subscribe.rs`, `show.rs` (the Cisco-style
-//! views over Get), `commit_log.rs` (the admin service's commit list and rollback) and
-//! `import.rs` (a Cisco configuration as one Set). What they share — the connection, the
+//! views over Get), `commit_log.rs` (the admin service's commit list and rollback),
+//! `import.rs` (a Cisco configuration as one Set) and `hash_password.rs` (a users-file hash,
+//! offline). What they share — the connection, the
 //! encoding, how a refused RPC is worded — is here.
 
 mod commit_log;
 mod get;
+mod hash_password;
 mod import;
 mod set;
 mod show;
@@ -53,6 +55,9 @@ pub(crate) async fn run(cli: Cli) -> Result<u8> {
                 &mut std::io::stdout(),
             );
             return Ok(0);
+        }
+        Command::HashPassword { user, role } => {
+            return hash_password::hash_password(user.as_deref(), *role);
         }
         Command::Import {
             file,
@@ -112,7 +117,7 @@ pub(crate) async fn run(cli: Cli) -> Result<u8> {
         } => {
             import::import_apply(&cx, &file, force, replace, &maps, interface_map.as_deref()).await
         }
-        Command::Completions { .. } => Ok(0),
+        Command::Completions { .. } | Command::HashPassword { .. } => Ok(0),
     }
 }
 
