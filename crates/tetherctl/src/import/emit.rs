@@ -237,36 +237,34 @@ fn link_state(config: &Config) -> Result<Option<LinkState>, EmitError> {
     }))
 }
 
+/// The `interfaces` list of a group's `upstream` or `downstream` container: the two are
+/// distinct generated types of the same shape.
+macro_rules! members {
+    ($side:ident, $names:expr) => {{
+        use groups::group::$side::interfaces::{
+            Interfaces,
+            interface::{Interface, config::Config},
+        };
+        let interface = $names
+            .iter()
+            .map(|n| {
+                Ok(Interface {
+                    name: typed(Interface::NAME, n)?,
+                    config: Some(Config {
+                        name: Some(typed(Config::NAME, n)?),
+                    }),
+                    state: None,
+                })
+            })
+            .collect::<Result<Vec<_>, EmitError>>()?;
+        non_empty(interface).map(|interface| Interfaces { interface })
+    }};
+}
+
 fn group(g: &LinkStateGroup) -> Result<groups::group::Group, EmitError> {
     use groups::group::{self as grp, config::Config as C};
-    let upstream = g
-        .upstream
-        .iter()
-        .map(|n| {
-            use grp::upstream::interfaces::interface::{Interface, config::Config as IC};
-            Ok(Interface {
-                name: typed(Interface::NAME, n)?,
-                config: Some(IC {
-                    name: Some(typed(IC::NAME, n)?),
-                }),
-                state: None,
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let downstream = g
-        .downstream
-        .iter()
-        .map(|n| {
-            use grp::downstream::interfaces::interface::{Interface, config::Config as IC};
-            Ok(Interface {
-                name: typed(Interface::NAME, n)?,
-                config: Some(IC {
-                    name: Some(typed(IC::NAME, n)?),
-                }),
-                state: None,
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let upstream = members!(upstream, g.upstream);
+    let downstream = members!(downstream, g.downstream);
     Ok(grp::Group {
         id: typed(grp::Group::ID, g.id)?,
         config: Some(C {
@@ -274,11 +272,11 @@ fn group(g: &LinkStateGroup) -> Result<groups::group::Group, EmitError> {
             enabled: g.tracked.then_some(true),
             ..Default::default()
         }),
-        upstream: non_empty(upstream).map(|interface| grp::upstream::Upstream {
-            interfaces: Some(grp::upstream::interfaces::Interfaces { interface }),
+        upstream: upstream.map(|i| grp::upstream::Upstream {
+            interfaces: Some(i),
         }),
-        downstream: non_empty(downstream).map(|interface| grp::downstream::Downstream {
-            interfaces: Some(grp::downstream::interfaces::Interfaces { interface }),
+        downstream: downstream.map(|i| grp::downstream::Downstream {
+            interfaces: Some(i),
         }),
         state: None,
     })
