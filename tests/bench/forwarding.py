@@ -135,7 +135,7 @@ def main() -> int:
     t_start = time.monotonic()
     try:
         (tmp / "stubs").mkdir()
-        stubs = nt.generate_stubs(tmp / "stubs")
+        stubs = nt.gnmi_stubs.generate(tmp / "stubs")
         client, fw, server = lab.netns("client"), lab.netns("fw"), lab.netns("server")
         lab.fw = fw
         lab.veth(client, "c0", fw, "f0")

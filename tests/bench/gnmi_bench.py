@@ -32,87 +32,26 @@ import grpc
 REPO = Path(__file__).resolve().parents[2]
 
 
-# ---- stubs ------------------------------------------------------------------------------------
+sys.path.insert(0, str(REPO / "tests"))
+
+from tetherlib import daemon as tetherd_process  # noqa: E402
+from tetherlib import paths, stubs  # noqa: E402
 
 
-def load_stubs(out_dir: Path):
-    import grpc_tools
-    from grpc_tools import protoc
+class Daemon(tetherd_process.Tetherd):
+    """tetherd on ephemeral loopback ports, plaintext, quiet log."""
 
-    well_known = Path(grpc_tools.__file__).parent / "_proto"
-    rc = protoc.main([
-        "grpc_tools.protoc", f"-I{REPO / 'proto'}", f"-I{well_known}",
-        f"--python_out={out_dir}", f"--grpc_python_out={out_dir}",
-        str(REPO / "proto/gnmi/gnmi.proto"), str(REPO / "proto/gnmi_ext/gnmi_ext.proto"),
-    ])
-    if rc != 0:
-        sys.exit(f"protoc failed: {rc}")
-    sys.path.insert(0, str(out_dir))
-    from gnmi import gnmi_pb2, gnmi_pb2_grpc  # noqa: PLC0415
-
-    return gnmi_pb2, gnmi_pb2_grpc
-
-
-# ---- daemon -----------------------------------------------------------------------------------
-
-
-class Daemon:
     def __init__(self, binary: Path, data_dir: Path):
-        env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "warn,tetherd=info"), NO_COLOR="1")
-        self.proc = subprocess.Popen(
-            [str(binary), "--data-dir", str(data_dir), "--listen", "127.0.0.1:0", "--netconf-listen", "127.0.0.1:0", "--insecure"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-        )
-        self.addr = None
-        self.log: list[str] = []
-        ready = threading.Event()
-
-        def read():
-            for raw in self.proc.stderr:
-                line = re.sub(r"\x1b\[[0-9;]*m", "", raw.decode("utf-8", "replace"))
-                self.log.append(line)
-                if self.addr is None and "listening on " in line:
-                    self.addr = line.split("listening on ", 1)[1].split()[0]
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=read, daemon=True).start()
-        if not ready.wait(60) or not self.addr:
-            self.stop()
-            sys.exit("tetherd did not start:\n" + "".join(self.log[-30:]))
-
-    def rss_kib(self) -> int:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise RuntimeError("no VmRSS")
-
-    def cpu_s(self) -> float:
-        """User + system CPU seconds the daemon has used so far."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        argv = [str(binary), "--data-dir", str(data_dir), "--listen", "127.0.0.1:0",
+                "--netconf-listen", "127.0.0.1:0", "--insecure"]
+        super().__init__(argv, data_dir, log_filter="warn,tetherd=info")
 
 
 # ---- helpers ----------------------------------------------------------------------------------
 
 
 def gnmi_path(pb, text):
-    """`/a/b[k=v]/c` (keys may contain '/') -> gnmi.Path."""
-    elems = []
-    for part in re.findall(r"[^/\[]+(?:\[[^\]]*\])*", text):
-        name = part.split("[", 1)[0]
-        keys = dict(kv.split("=", 1) for kv in re.findall(r"\[([^\]]*)\]", part))
-        elems.append(pb.PathElem(name=name, key=keys))
-    return pb.Path(elem=elems)
+    return paths.path(pb, text)
 
 
 def pct(xs, p):
@@ -404,7 +343,7 @@ def main():
 
     with tempfile.TemporaryDirectory(prefix="gnmi-bench-") as tmp:
         (Path(tmp) / "stubs").mkdir()
-        pb, pb_grpc = load_stubs(Path(tmp) / "stubs")
+        pb, pb_grpc = stubs.generate(Path(tmp) / "stubs")
         daemon = Daemon(binary, Path(tmp) / "data")
         try:
             b = Bench(pb, pb_grpc, daemon.addr, args.quick)

@@ -11,84 +11,44 @@ import copy
 import datetime
 import ipaddress
 import json
-import os
-import re
-import signal
-import subprocess
-import threading
+import sys
 from pathlib import Path
 
 import pytest
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from tetherlib import daemon  # noqa: E402
 FIXTURES = HERE / "fixtures"
 
 # The three modules Capabilities must advertise.
 MODULES = {"tether-interfaces", "tether-conntrack-bypass", "tether-link-state"}
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
 
 def tetherd_binary() -> Path:
-    path = Path(os.environ.get("TETHERD") or REPO / "target" / "debug" / "tetherd")
-    if not path.is_file():
-        pytest.fail(f"tetherd binary not found at {path}: run `cargo build -p tetherd` or set $TETHERD")
-    return path
+    try:
+        return daemon.binary("tetherd")
+    except FileNotFoundError as e:
+        pytest.fail(str(e))
 
 
-class Tetherd:
-    """A running tetherd whose stderr is collected; `addr` is what it logged after `listening on`."""
+class Tetherd(daemon.Tetherd):
+    """tetherd on ephemeral loopback ports (gNMI and NETCONF); `addr` is the gNMI address."""
 
     def __init__(self, data_dir: Path, extra: list[str], binary: Path | None = None, timeout: float = 60.0):
-        self.data_dir = data_dir
-        self.log: list[str] = []
-        cmd = [str(binary or tetherd_binary()), "--data-dir", str(data_dir), "--listen", "127.0.0.1:0", "--netconf-listen", "127.0.0.1:0", *extra]
+        argv = [
+            str(binary or tetherd_binary()), "--data-dir", str(data_dir),
+            "--listen", "127.0.0.1:0", "--netconf-listen", "127.0.0.1:0", *extra,
+        ]
         # These suites are deterministic: the sim clock stays frozen unless a test picks one.
         if not any(a.startswith(("--sim-clock", "--dataplane")) for a in extra):
-            cmd += ["--sim-clock", "manual"]
-        env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "info"), NO_COLOR="1")
-        self.proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
-        )
-        self._listening = threading.Event()
-        self.addr: str | None = None
-        self._reader = threading.Thread(target=self._read_stderr, daemon=True)
-        self._reader.start()
-        if not self._listening.wait(timeout) or self.addr is None:
-            self.stop()
-            raise RuntimeError("tetherd did not log `listening on`:\n" + "\n".join(self.log[-50:]))
-        self.host, port = self.addr.rsplit(":", 1)
-        self.port = int(port)
+            argv += ["--sim-clock", "manual"]
+        super().__init__(argv, data_dir, timeout)
 
-    def _read_stderr(self) -> None:
-        assert self.proc.stderr is not None
-        for raw in self.proc.stderr:
-            line = _ANSI.sub("", raw.decode("utf-8", "replace")).rstrip("\n")
-            self.log.append(line)
-            if self.addr is None and "listening on " in line:
-                self.addr = line.split("listening on ", 1)[1].split()[0]
-                self._listening.set()
-        self._listening.set()  # exited before listening: let the waiter fail fast
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._reader.join(5)
-        if self.proc.stderr is not None:
-            self.proc.stderr.close()
+    def stop(self, wait: float = 5) -> None:
+        super().stop(wait)
 
 
 def _start(tmp_path: Path, extra: list[str], request: pytest.FixtureRequest):

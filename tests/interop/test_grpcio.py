@@ -1,11 +1,8 @@
 """Raw grpcio against a real tetherd, with stubs generated at test time by grpc_tools.protoc
 from this repository's proto/gnmi/gnmi.proto and proto/gnmi_ext/gnmi_ext.proto.
 
-pygnmi (imported by test_pygnmi.py in the same pytest process) registers its own gnmi 0.8
-`gnmi.*` messages in protobuf's default descriptor pool, and the pool refuses a second
-definition of the same names. The generated modules are therefore pointed at a private
-descriptor pool (one textual substitution in the generated *_pb2.py); the wire format, the
-service name `/gnmi.gNMI/...` and the message classes are exactly what protoc generated.
+The stubs live in a private descriptor pool because pygnmi, in the same pytest process,
+registers its own gnmi 0.8 messages: see tests/tetherlib/stubs.py.
 """
 
 from __future__ import annotations
@@ -19,50 +16,13 @@ import time
 import grpc
 import pytest
 
-from conftest import MODULES, REPO, normalize
-
-POOL_MODULE = "_tether_interop_pb_pool"
-
-
-def generate_stubs(out_dir):
-    """protoc → out_dir/gnmi/gnmi_pb2{,_grpc}.py, gnmi_ext/...; returns (gnmi_pb2, gnmi_pb2_grpc)."""
-    from grpc_tools import protoc
-
-    import grpc_tools
-
-    well_known = str(__import__("pathlib").Path(grpc_tools.__file__).parent / "_proto")
-    args = [
-        "grpc_tools.protoc",
-        f"-I{REPO / 'proto'}",
-        f"-I{well_known}",
-        f"--python_out={out_dir}",
-        f"--grpc_python_out={out_dir}",
-        str(REPO / "proto" / "gnmi" / "gnmi.proto"),
-        str(REPO / "proto" / "gnmi_ext" / "gnmi_ext.proto"),
-    ]
-    rc = protoc.main(args)
-    assert rc == 0, f"protoc failed ({rc}): {args}"
-    for f in out_dir.rglob("*_pb2.py"):
-        text = f.read_text()
-        assert "_descriptor_pool.Default()" in text, f
-        f.write_text(text.replace("_descriptor_pool.Default()", f'__import__("{POOL_MODULE}").POOL'))
-    (out_dir / f"{POOL_MODULE}.py").write_text(
-        "from google.protobuf import descriptor_pool, any_pb2, descriptor_pb2, duration_pb2\n"
-        "POOL = descriptor_pool.DescriptorPool()\n"
-        "for _m in (any_pb2, descriptor_pb2, duration_pb2):\n"
-        "    POOL.AddSerializedFile(_m.DESCRIPTOR.serialized_pb)\n"
-    )
-    sys.path.insert(0, str(out_dir))
-    try:
-        from gnmi import gnmi_pb2, gnmi_pb2_grpc  # noqa: PLC0415
-    finally:
-        sys.path.remove(str(out_dir))
-    return gnmi_pb2, gnmi_pb2_grpc
-
+from conftest import MODULES, normalize
+from tetherlib import paths
+from tetherlib import stubs as stubs_mod
 
 @pytest.fixture(scope="session")
 def stubs(tmp_path_factory):
-    return generate_stubs(tmp_path_factory.mktemp("gnmi_stubs"))
+    return stubs_mod.generate(tmp_path_factory.mktemp("gnmi_stubs"))
 
 
 @pytest.fixture
@@ -79,30 +39,8 @@ def stub(stubs, tetherd):
 
 
 def path(pb, text: str, origin: str = ""):
-    """`/a/b[k=v]/c` → gnmi.Path (keys may contain '/')."""
-    elems, cur, depth = [], "", 0
-    for ch in text:
-        if ch == "[":
-            depth += 1
-        elif ch == "]":
-            depth -= 1
-        if ch == "/" and depth == 0:
-            if cur:
-                elems.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    if cur:
-        elems.append(cur)
-    out = []
-    for e in elems:
-        name, _, rest = e.partition("[")
-        keys = {}
-        for kv in ("[" + rest).split("]")[:-1] if rest else []:
-            k, v = kv.lstrip("[").split("=", 1)
-            keys[k] = v
-        out.append(pb.PathElem(name=name, key=keys))
-    return pb.Path(origin=origin, elem=out)
+    """gnmic text (`/a/b[k=v]/c`, keys may contain '/') → gnmi.Path."""
+    return paths.path(pb, text, origin)
 
 
 def jval(pb, value) -> object:

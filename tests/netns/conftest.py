@@ -18,12 +18,10 @@ import ipaddress
 import itertools
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -31,11 +29,12 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-POOL_MODULE = "_tether_netns_pb_pool"
+sys.path.insert(0, str(REPO / "tests"))
+
+from tetherlib import daemon, paths, stubs as gnmi_stubs  # noqa: E402
 MGMT_NET = ipaddress.ip_network("198.19.255.0/24")
 GNMI_PORT = 57400
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _COUNTER = itertools.count()
 
 
@@ -76,10 +75,10 @@ def pytest_collection_modifyitems(config, items):
 
 
 def tetherd_binary() -> Path:
-    path = Path(os.environ.get("TETHERD") or REPO / "target" / "debug" / "tetherd")
-    if not path.is_file():
-        pytest.fail(f"tetherd binary not found at {path}: run `cargo build -p tetherd` or set $TETHERD")
-    return path
+    try:
+        return daemon.binary("tetherd")
+    except FileNotFoundError as e:
+        pytest.fail(str(e))
 
 
 # ---- shell helpers ---------------------------------------------------------------------------
@@ -128,53 +127,16 @@ def link_is_up(l: dict | None) -> bool:
 # ---- tetherd inside a namespace -----------------------------------------------------------
 
 
-class Tetherd:
+class Tetherd(daemon.Tetherd):
     """`ip netns exec <ns> tetherd --dataplane linux --insecure --listen <addr>`; stderr collected."""
 
     def __init__(self, ns: Netns, listen: str, data_dir: Path, timeout: float = 60.0):
-        self.ns, self.listen, self.data_dir = ns, listen, data_dir
-        self.log: list[str] = []
-        cmd = ns.cmd(
+        self.ns, self.listen = ns, listen
+        argv = ns.cmd(
             str(tetherd_binary()), "--dataplane", "linux", "--insecure",
             "--listen", listen, "--data-dir", str(data_dir),
         )
-        env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "info"), NO_COLOR="1")
-        # `ip netns exec` execs the command: proc.pid is tetherd itself.
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, env=env)
-        self._listening = threading.Event()
-        self.addr: str | None = None
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        if not self._listening.wait(timeout) or self.addr is None:
-            self.kill()
-            raise RuntimeError("tetherd did not log `listening on`:\n" + "\n".join(self.log[-50:]))
-
-    def _read(self):
-        assert self.proc.stderr is not None
-        for raw in self.proc.stderr:
-            line = _ANSI.sub("", raw.decode("utf-8", "replace")).rstrip("\n")
-            self.log.append(line)
-            if self.addr is None and "listening on " in line:
-                self.addr = line.split("listening on ", 1)[1].split()[0]
-                self._listening.set()
-        self._listening.set()
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def kill(self, sig: int = signal.SIGKILL):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._reader.join(5)
-
-    def stop(self):
-        self.kill(signal.SIGTERM)
+        super().__init__(argv, data_dir, timeout)
 
 
 # ---- the lab: namespaces, veths, tetherd, cleanup ---------------------------------------------
@@ -307,38 +269,9 @@ def lab(tmp_path, request):
 # ---- gNMI ------------------------------------------------------------------------------------
 
 
-def generate_stubs(out_dir: Path):
-    """protoc → gnmi_pb2{,_grpc}.py in a private descriptor pool (as tests/interop does)."""
-    import grpc_tools
-    from grpc_tools import protoc
-
-    well_known = str(Path(grpc_tools.__file__).parent / "_proto")
-    args = [
-        "grpc_tools.protoc", f"-I{REPO / 'proto'}", f"-I{well_known}",
-        f"--python_out={out_dir}", f"--grpc_python_out={out_dir}",
-        str(REPO / "proto" / "gnmi" / "gnmi.proto"), str(REPO / "proto" / "gnmi_ext" / "gnmi_ext.proto"),
-    ]
-    assert protoc.main(args) == 0, args
-    for f in out_dir.rglob("*_pb2.py"):
-        text = f.read_text()
-        f.write_text(text.replace("_descriptor_pool.Default()", f'__import__("{POOL_MODULE}").POOL'))
-    (out_dir / f"{POOL_MODULE}.py").write_text(
-        "from google.protobuf import descriptor_pool, any_pb2, descriptor_pb2, duration_pb2\n"
-        "POOL = descriptor_pool.DescriptorPool()\n"
-        "for _m in (any_pb2, descriptor_pb2, duration_pb2):\n"
-        "    POOL.AddSerializedFile(_m.DESCRIPTOR.serialized_pb)\n"
-    )
-    sys.path.insert(0, str(out_dir))
-    try:
-        from gnmi import gnmi_pb2, gnmi_pb2_grpc  # noqa: PLC0415
-    finally:
-        sys.path.remove(str(out_dir))
-    return gnmi_pb2, gnmi_pb2_grpc
-
-
 @pytest.fixture(scope="session")
 def stubs(tmp_path_factory):
-    return generate_stubs(tmp_path_factory.mktemp("gnmi_stubs"))
+    return gnmi_stubs.generate(tmp_path_factory.mktemp("gnmi_stubs"))
 
 
 class Gnmi:
@@ -356,30 +289,7 @@ class Gnmi:
         self.channel.close()
 
     def path(self, text: str):
-        pb = self.pb
-        elems, cur, depth = [], "", 0
-        for ch in text:
-            if ch == "[":
-                depth += 1
-            elif ch == "]":
-                depth -= 1
-            if ch == "/" and depth == 0:
-                if cur:
-                    elems.append(cur)
-                cur = ""
-            else:
-                cur += ch
-        if cur:
-            elems.append(cur)
-        out = []
-        for e in elems:
-            name, _, rest = e.partition("[")
-            keys = {}
-            for kv in ("[" + rest).split("]")[:-1] if rest else []:
-                k, v = kv.lstrip("[").split("=", 1)
-                keys[k] = v
-            out.append(pb.PathElem(name=name, key=keys))
-        return pb.Path(elem=out)
+        return paths.path(self.pb, text)
 
     def update(self, *pairs, replace=False):
         pb = self.pb

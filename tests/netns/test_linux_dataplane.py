@@ -13,6 +13,7 @@ import time
 import pytest
 
 from conftest import link_is_up, wait_for
+from tetherlib import topology
 
 DOWNSTREAMS = ("d1", "d2", "mv1")
 GROUP = "/tether-link-state:link-state/groups/group[id=1]"
@@ -165,112 +166,21 @@ def test_restart_does_not_flap(lab, connect):
     assert d2.alive()
 
 
-# ---- the reference bypass topology (port of crates/tether-dataplane-linux/tests/common/topo.rs) --
+# ---- the reference bypass topology (tests/topology/bypass.json, shared with the Rust tests) ----
 
-CLIENT, SERVER = "198.18.0.2", "198.19.0.2"
+_HOSTS = topology.load("bypass")["hosts"]
+CLIENT, SERVER = _HOSTS["client"], _HOSTS["server"]
 BYPASS = "/tether-conntrack-bypass:bypass"
 
-SERVER_PY = r"""
-import socket,threading,sys
-def echo(c):
-    try:
-        while True:
-            d=c.recv(65536)
-            if not d: return
-            c.sendall(d)
-    except OSError: return
-def serve(port):
-    ls=socket.socket(); ls.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)
-    ls.bind(("198.19.0.2",port)); ls.listen(16)
-    while True:
-        c,_=ls.accept(); threading.Thread(target=echo,args=(c,),daemon=True).start()
-for p in sys.argv[1:]: threading.Thread(target=serve,args=(int(p),),daemon=True).start()
-print("ready",flush=True)
-threading.Event().wait()
-"""
 
-CLIENT_PY = r"""
-import socket,sys,time
-port=int(sys.argv[1]); s=None
-for i in range(100):
-    try:
-        s=socket.create_connection(("198.19.0.2",port),timeout=2,source_address=("198.18.0.2",0)); break
-    except OSError: time.sleep(0.05)
-if s is None: print("fail connect",flush=True); sys.exit(1)
-s.settimeout(float(sys.argv[2]))
-print("connected",flush=True)
-for line in sys.stdin:
-    try:
-        s.sendall(b"x"*100); got=b""
-        while len(got)<100:
-            d=s.recv(100-len(got))
-            if not d: raise OSError("closed")
-            got+=d
-        print("ok",flush=True)
-    except OSError as e:
-        print("fail",e,flush=True)
-"""
-
-
-class Topo:
-    """site <-> dc over a direct "fibre" veth, or over "MPLS" through fw (where tetherd runs)."""
+class Topo(topology.Bypass):
+    """site <-> dc over a direct "fibre" veth, or over "MPLS" through fw, where tetherd runs
+    (reached over a management veth from the host)."""
 
     def __init__(self, lab):
-        self.lab = lab
-        self.site, self.fw, self.dc = lab.netns("site"), lab.netns("fw"), lab.netns("dc")
+        super().__init__(lab)
         lab.fw = self.fw
-        lab.veth(self.site, "fib0", self.dc, "fib1")
-        lab.veth(self.site, "mp0", self.fw, "mp1")
-        lab.veth(self.fw, "dc0", self.dc, "dc1")
-        self.site.run(f"ip addr add {CLIENT}/32 dev lo && ip addr add 198.18.10.1/30 dev fib0 && "
-                      "ip addr add 198.18.20.1/30 dev mp0")
-        self.dc.run(f"ip addr add {SERVER}/32 dev lo && ip addr add 198.18.10.2/30 dev fib1 && "
-                    "ip addr add 198.18.30.2/30 dev dc1")
-        self.fw.run("ip addr add 198.18.20.2/30 dev mp1 && ip addr add 198.18.30.1/30 dev dc0 && "
-                    f"sysctl -qw net.ipv4.ip_forward=1 && ip route add {CLIENT}/32 via 198.18.20.1 && "
-                    f"ip route add {SERVER}/32 via 198.18.30.2")
         lab.management(self.fw)
-        self.via_fibre()
-
-    def via_fibre(self):
-        self.site.run("ip link set fib0 up")
-        self.dc.run("ip link set fib1 up")
-        self.site.run(f"ip route replace {SERVER}/32 via 198.18.10.2")
-        self.dc.run(f"ip route replace {CLIENT}/32 via 198.18.10.1")
-
-    def via_mpls(self):
-        """Cuts the fibre; both directions now cross the firewall, which never saw the handshake."""
-        self.site.run("ip link set fib0 down")
-        self.site.run(f"ip route replace {SERVER}/32 via 198.18.20.2")
-        self.dc.run(f"ip route replace {CLIENT}/32 via 198.18.30.1")
-
-    def server(self, *ports):
-        p = self.lab.spawn(self.dc, ["python3", "-c", SERVER_PY, *map(str, ports)],
-                           stdout=subprocess.PIPE, text=True)
-        assert p.stdout.readline().strip() == "ready"
-        return p
-
-    def client(self, port: int) -> "Client":
-        p = self.lab.spawn(self.site, ["python3", "-c", CLIENT_PY, str(port), "2"],
-                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
-        line = p.stdout.readline().strip()
-        assert line == "connected", f"client could not connect on port {port}: {line!r}"
-        return Client(p)
-
-
-class Client:
-    def __init__(self, p):
-        self.p = p
-
-    def exchange(self) -> bool:
-        """Sends 100 bytes and waits (2 s at most) for the echo."""
-        self.p.stdin.write("go\n")
-        self.p.stdin.flush()
-        return self.p.stdout.readline().strip() == "ok"
-
-    def close(self):
-        self.p.kill()
-        self.p.wait(5)
 
 
 def bypass_config(bypass: bool, idle: int = 900) -> dict:

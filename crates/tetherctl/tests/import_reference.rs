@@ -56,7 +56,7 @@ fn every_line_of_the_reference_translates() {
 
 #[test]
 fn the_set_reproduces_the_reference() {
-    let updates = translate(REFERENCE).updates();
+    let updates = translate(REFERENCE).updates().unwrap();
     assert_eq!(
         updates,
         vec![
@@ -85,7 +85,7 @@ HQ4948A(config-if-range)#link state group 1 downstream
     let t = translate(session);
     assert!(t.problems.is_empty(), "{:#?}", t.problems);
     assert_eq!(
-        t.updates(),
+        t.updates().unwrap(),
         vec![(
             "/tether-link-state:link-state".to_string(),
             expected_link_state()
@@ -105,7 +105,7 @@ fn an_interface_map_puts_the_reference_on_linux_names() {
         .unwrap();
     map.apply(&mut t.config);
     assert!(non_linux_names(&t.config).is_empty());
-    let updates = t.updates();
+    let updates = t.updates().unwrap();
     let ls = &updates
         .iter()
         .find(|(p, _)| p.contains("link-state"))

@@ -1,110 +1,141 @@
 //! The reference bypass topology: site ↔ dc over a direct "fibre" veth, or over "MPLS" through a
-//! firewall namespace `fw` that runs Tether's table.
+//! firewall namespace `fw` that runs Tether's table, built from tests/topology/bypass.json.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 
+use serde::Deserialize;
+
 use super::{Netns, veth};
+
+/// The topology file, shared with the Python namespace tests (tests/tetherlib/topology.py).
+const SPEC: &str = include_str!("../../../../tests/topology/bypass.json");
+/// The echo programs both suites run in the namespaces.
+const ECHO_SERVER: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/topology/echo_server.py"
+);
+const ECHO_CLIENT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/topology/echo_client.py"
+);
 
 pub const CLIENT: &str = "198.18.0.2";
 pub const SERVER: &str = "198.19.0.2";
+
+/// tests/topology/bypass.json: namespaces, veths as (ns, name, ns, name), and commands as
+/// (ns, command) with `{client}` / `{server}` for the host addresses.
+#[derive(Deserialize)]
+struct Spec {
+    hosts: Hosts,
+    namespaces: Vec<String>,
+    links: Vec<(String, String, String, String)>,
+    setup: Vec<(String, String)>,
+    paths: BTreeMap<String, Vec<(String, String)>>,
+    start: String,
+}
+
+#[derive(Deserialize)]
+struct Hosts {
+    client: String,
+    server: String,
+}
+
+fn spec() -> Spec {
+    let spec: Spec = serde_json::from_str(SPEC).expect("tests/topology/bypass.json parses");
+    // The constants name the same hosts for tests that build packets or prefixes from them.
+    assert_eq!(
+        (spec.hosts.client.as_str(), spec.hosts.server.as_str()),
+        (CLIENT, SERVER)
+    );
+    spec
+}
 
 pub struct Topo {
     pub site: Netns,
     pub fw: Netns,
     pub dc: Netns,
+    spec: Spec,
 }
-
-const SERVER_PY: &str = r#"
-import socket,threading,sys
-def echo(c):
-    while True:
-        d=c.recv(65536)
-        if not d: return
-        c.sendall(d)
-def serve(port):
-    ls=socket.socket(); ls.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)
-    ls.bind(("198.19.0.2",port)); ls.listen(16)
-    while True:
-        c,_=ls.accept(); threading.Thread(target=echo,args=(c,),daemon=True).start()
-for p in sys.argv[1:]: threading.Thread(target=serve,args=(int(p),),daemon=True).start()
-threading.Event().wait()
-"#;
-
-const CLIENT_PY: &str = r#"
-import socket,sys,time
-port=int(sys.argv[1]); s=None
-for i in range(100):
-    try:
-        s=socket.create_connection(("198.19.0.2",port),timeout=2,source_address=("198.18.0.2",0)); break
-    except OSError: time.sleep(0.05)
-if s is None: print("fail connect",flush=True); sys.exit(1)
-s.settimeout(float(sys.argv[2]))
-print("connected",flush=True)
-for line in sys.stdin:
-    try:
-        s.sendall(b"x"*100); got=b""
-        while len(got)<100:
-            d=s.recv(100-len(got))
-            if not d: raise OSError("closed")
-            got+=d
-        print("ok",flush=True)
-    except OSError as e:
-        print("fail",e,flush=True)
-"#;
 
 impl Topo {
     pub fn new() -> Self {
-        let (site, fw, dc) = (Netns::new(), Netns::new(), Netns::new());
-        veth(&site, "fib0", &dc, "fib1");
-        veth(&site, "mp0", &fw, "mp1");
-        veth(&fw, "dc0", &dc, "dc1");
-        site.run(&format!(
-            "ip addr add {CLIENT}/32 dev lo && ip addr add 198.18.10.1/30 dev fib0 && ip addr add 198.18.20.1/30 dev mp0"
-        ));
-        dc.run(&format!(
-            "ip addr add {SERVER}/32 dev lo && ip addr add 198.18.10.2/30 dev fib1 && ip addr add 198.18.30.2/30 dev dc1"
-        ));
-        fw.run(&format!(
-            "ip addr add 198.18.20.2/30 dev mp1 && ip addr add 198.18.30.1/30 dev dc0 && sysctl -qw net.ipv4.ip_forward=1 && ip route add {CLIENT}/32 via 198.18.20.1 && ip route add {SERVER}/32 via 198.18.30.2"
-        ));
-        let t = Topo { site, fw, dc };
-        t.via_fibre();
+        let spec = spec();
+        let mut made: BTreeMap<String, Netns> = spec
+            .namespaces
+            .iter()
+            .map(|n| (n.clone(), Netns::new()))
+            .collect();
+        for (na, a, nb, b) in &spec.links {
+            veth(&made[na], a, &made[nb], b);
+        }
+        let mut take = |role: &str| made.remove(role).expect("the file names site, fw and dc");
+        let t = Topo {
+            site: take("site"),
+            fw: take("fw"),
+            dc: take("dc"),
+            spec,
+        };
+        t.steps(&t.spec.setup);
+        t.path(&t.spec.start);
         t
     }
 
+    fn ns(&self, role: &str) -> &Netns {
+        match role {
+            "site" => &self.site,
+            "fw" => &self.fw,
+            "dc" => &self.dc,
+            other => panic!("tests/topology/bypass.json names an unknown namespace {other:?}"),
+        }
+    }
+
+    fn steps(&self, steps: &[(String, String)]) {
+        for (role, cmd) in steps {
+            let cmd = cmd
+                .replace("{client}", &self.spec.hosts.client)
+                .replace("{server}", &self.spec.hosts.server);
+            self.ns(role).run(&cmd);
+        }
+    }
+
+    /// Routes site ↔ dc over `fibre` or `mpls`, as the file defines them.
+    pub fn path(&self, name: &str) {
+        let steps = self.spec.paths.get(name).expect("a path of the file");
+        self.steps(steps);
+    }
+
     pub fn via_fibre(&self) {
-        self.site.run("ip link set fib0 up");
-        self.dc.run("ip link set fib1 up");
-        self.site
-            .run(&format!("ip route replace {SERVER}/32 via 198.18.10.2"));
-        self.dc
-            .run(&format!("ip route replace {CLIENT}/32 via 198.18.10.1"));
+        self.path("fibre");
     }
 
     /// Cuts the fibre; both directions now cross the firewall, which never saw the handshake.
     pub fn via_mpls(&self) {
-        self.site.run("ip link set fib0 down");
-        self.site
-            .run(&format!("ip route replace {SERVER}/32 via 198.18.20.2"));
-        self.dc
-            .run(&format!("ip route replace {CLIENT}/32 via 198.18.30.1"));
+        self.path("mpls");
     }
 
+    /// The echo server in dc on `ports`; returns once it listens.
     pub fn server(&self, ports: &[u16]) -> Server {
         let mut c = self.dc.command("python3");
-        c.arg("-c").arg(SERVER_PY);
+        c.arg(ECHO_SERVER).arg(SERVER);
         for p in ports {
             c.arg(p.to_string());
         }
-        Server(c.stdout(Stdio::null()).spawn().expect("server"))
+        let mut child = c.stdout(Stdio::piped()).spawn().expect("server");
+        let mut ready = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut ready)
+            .expect("read");
+        assert_eq!(ready.trim(), "ready", "echo server did not start");
+        Server(child)
     }
 
     pub fn client(&self, port: u16) -> Client {
         let mut child = self
             .site
             .command("python3")
-            .args(["-c", CLIENT_PY, &port.to_string(), "2"])
+            .args([ECHO_CLIENT, CLIENT, SERVER, &port.to_string(), "2"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()

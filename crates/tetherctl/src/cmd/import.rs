@@ -61,9 +61,13 @@ fn translate(
     Ok(t)
 }
 
-fn set_request(t: &import::Translation, encoding: JsonEncoding, replace: bool) -> SetRequest {
+fn set_request(
+    t: &import::Translation,
+    encoding: JsonEncoding,
+    replace: bool,
+) -> Result<SetRequest> {
     let updates: Vec<Update> = t
-        .updates()
+        .updates()?
         .iter()
         .map(|(p, v)| Update {
             path: path::parse(p).ok(),
@@ -71,7 +75,7 @@ fn set_request(t: &import::Translation, encoding: JsonEncoding, replace: bool) -
             ..Default::default()
         })
         .collect();
-    if replace {
+    Ok(if replace {
         SetRequest {
             replace: updates,
             ..Default::default()
@@ -81,7 +85,7 @@ fn set_request(t: &import::Translation, encoding: JsonEncoding, replace: bool) -
             update: updates,
             ..Default::default()
         }
-    }
+    })
 }
 
 /// `--dry-run`: prints the Set it would send; needs no daemon.
@@ -93,7 +97,7 @@ pub(super) fn import_dry_run(
 ) -> Result<u8> {
     let t = translate(file, maps, map_file)?;
     report_problems(&t);
-    let updates = t.updates();
+    let updates = t.updates()?;
     outln!(
         "! Dry run: one gNMI Set with {} {}; nothing is sent.",
         updates.len(),
@@ -140,6 +144,6 @@ pub(super) async fn import_apply(
     for line in t.summary() {
         outln!("! {line}");
     }
-    send_set(cx, set_request(&t, cx.encoding, replace)).await?;
+    send_set(cx, set_request(&t, cx.encoding, replace)?).await?;
     Ok(if t.problems.is_empty() { 0 } else { PARTIAL })
 }

@@ -415,7 +415,7 @@ mod tests {
 
     fn ace(line: &str, masks: MaskStyle) -> Result<Value, String> {
         let tokens: Vec<&str> = line.split_whitespace().collect();
-        parse(&tokens, masks).map(|a| a.config(10, None))
+        parse(&tokens, masks).map(|a| serde_json::to_value(a.config(10, None).unwrap()).unwrap())
     }
 
     #[test]

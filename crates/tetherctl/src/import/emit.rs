@@ -1,173 +1,283 @@
-//! [`Config`] → the gNMI Set content: the JSON of the two Tether module containers,
-//! `tether-conntrack-bypass:bypass` and `tether-link-state:link-state`.
+//! [`Config`] → the gNMI Set content: the two Tether module containers,
+//! `tether-conntrack-bypass:bypass` and `tether-link-state:link-state`, built as the
+//! generated types of `tether-schema` and serialized by their RFC 7951 serde.
 //!
-//! This is the only place that knows the modules' JSON shape (list keys repeated in `config`,
-//! containers left out when empty), so a change of the YANG model is a change here only.
+//! No JSON member name is spelled here: the generated structs name them, so a change of the
+//! YANG model that this code does not follow fails to compile. Every value goes through its
+//! generated type's checks (ranges, lengths, patterns, enumerations), so a translation the
+//! daemon would refuse is refused here, naming the value and the schema node.
 
-use serde_json::{Map, Value, json};
-use tether_schema::{tether_conntrack_bypass, tether_link_state};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tether_schema::tether_conntrack_bypass::bypass::{
+    self as b, Bypass, access_lists, classes, global_policy, policies, service_policies,
+};
+use tether_schema::tether_link_state::link_state::{self as ls, LinkState, groups};
 
 use super::acl::Ace;
 use super::ir::{AccessList, Config, LinkStateGroup, PolicyClass, PolicyMap};
 
+/// A translated value the schema refuses.
+#[derive(Debug, thiserror::Error)]
+#[error("{node}: {value} is not valid here: {reason}")]
+pub struct EmitError {
+    /// The schema node the value was meant for.
+    pub node: &'static str,
+    /// The value, shortened to 80 characters.
+    pub value: String,
+    pub reason: String,
+}
+
 /// The Set content: (schema path of a module's top container, its JSON value), one per module
 /// that the configuration sets anything in.
-pub fn updates(config: &Config) -> Vec<(String, Value)> {
+pub fn updates(config: &Config) -> Result<Vec<(String, Value)>, EmitError> {
     let mut out = Vec::new();
-    if let Some(v) = bypass(config) {
-        out.push((tether_conntrack_bypass::bypass::PATH.to_string(), v));
+    if let Some(v) = bypass(config)? {
+        out.push((b::PATH.to_string(), json(&v)));
     }
-    if let Some(v) = link_state(config) {
-        out.push((tether_link_state::link_state::PATH.to_string(), v));
+    if let Some(v) = link_state(config)? {
+        out.push((ls::PATH.to_string(), json(&v)));
     }
-    out
+    Ok(out)
 }
+
+/// The RFC 7951 JSON of a generated value (serializing plain structs cannot fail).
+fn json<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// `value` as the generated type of the schema node `node` (its serde is the type's check).
+fn typed<T: DeserializeOwned>(
+    node: &'static str,
+    value: impl serde::Serialize,
+) -> Result<T, EmitError> {
+    let value = serde_json::to_value(value).unwrap_or(Value::Null);
+    serde_json::from_value(value.clone()).map_err(|e| EmitError {
+        node,
+        value: value.to_string().chars().take(80).collect(),
+        reason: e.to_string(),
+    })
+}
+
+/// Like [`typed`] for an optional value.
+fn opt<T: DeserializeOwned, V: serde::Serialize>(
+    node: &'static str,
+    value: Option<V>,
+) -> Result<Option<T>, EmitError> {
+    value.map(|v| typed(node, v)).transpose()
+}
+
+/// `Some(items)` unless empty: containers without entries are left out of the Set.
+fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {
+    (!items.is_empty()).then_some(items)
+}
+
+use access_lists::access_list::{self as acl, entries::entry};
 
 impl Ace {
     /// The entry's `config` container.
-    pub fn config(&self, sequence: u32, remark: Option<&str>) -> Value {
-        let mut m = Map::new();
-        m.insert("sequence".into(), json!(sequence));
-        m.insert("action".into(), json!(self.action));
-        m.insert("protocol".into(), self.protocol.clone());
-        let mut opt = |k: &str, v: &Option<String>| {
-            if let Some(v) = v {
-                m.insert(k.into(), json!(v));
-            }
-        };
-        opt("source-prefix", &self.source);
-        opt("destination-prefix", &self.destination);
-        opt("source-port", &self.source_port);
-        opt("destination-port", &self.destination_port);
-        if let Some(r) = remark {
-            m.insert("remark".into(), json!(r));
-        }
-        Value::Object(m)
+    pub fn config(
+        &self,
+        sequence: u32,
+        remark: Option<&str>,
+    ) -> Result<entry::config::Config, EmitError> {
+        use entry::config::Config as C;
+        Ok(C {
+            sequence: Some(typed(C::SEQUENCE, sequence)?),
+            action: Some(typed(C::ACTION, self.action)?),
+            protocol: Some(typed(C::PROTOCOL, &self.protocol)?),
+            source_prefix: opt(C::SOURCE_PREFIX, self.source.as_ref())?,
+            destination_prefix: opt(C::DESTINATION_PREFIX, self.destination.as_ref())?,
+            source_port: opt(C::SOURCE_PORT, self.source_port.as_ref())?,
+            destination_port: opt(C::DESTINATION_PORT, self.destination_port.as_ref())?,
+            remark: opt(C::REMARK, remark)?,
+        })
     }
 }
 
 /// The `bypass` container, or `None` when the configuration has nothing for it.
-fn bypass(config: &Config) -> Option<Value> {
-    let mut root = Map::new();
-    let mut list = |container: &str, entry: &str, items: Vec<Value>| {
-        if !items.is_empty() {
-            root.insert(container.into(), json!({ entry: items }));
-        }
+fn bypass(config: &Config) -> Result<Option<Bypass>, EmitError> {
+    let access_list = config
+        .access_lists
+        .iter()
+        .map(access_list)
+        .collect::<Result<Vec<_>, _>>()?;
+    let class = config
+        .class_maps
+        .iter()
+        .filter_map(|c| Some((c, c.match_access_list.as_ref()?)))
+        .map(|(c, acl)| {
+            use classes::class::{Class, config::Config as C};
+            Ok(Class {
+                name: typed(Class::NAME, &c.name)?,
+                config: Some(C {
+                    name: Some(typed(C::NAME, &c.name)?),
+                    match_access_list: Some(typed(C::MATCH_ACCESS_LIST, acl)?),
+                }),
+                state: None,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let policy = config
+        .policy_maps
+        .iter()
+        .map(policy)
+        .collect::<Result<Vec<_>, _>>()?;
+    let service_policy = config
+        .service_policies
+        .iter()
+        .map(|s| {
+            use service_policies::service_policy::{ServicePolicy, config::Config as C};
+            Ok(ServicePolicy {
+                interface: typed(ServicePolicy::INTERFACE, &s.interface)?,
+                config: Some(C {
+                    interface: Some(typed(C::INTERFACE, &s.interface)?),
+                    policy: Some(typed(C::POLICY, &s.policy)?),
+                }),
+                state: None,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let global = config
+        .global_policy
+        .as_ref()
+        .map(|p| {
+            use global_policy::config::Config as C;
+            Ok(global_policy::GlobalPolicy {
+                config: Some(C {
+                    policy: Some(typed(C::POLICY, p)?),
+                }),
+                ..Default::default()
+            })
+        })
+        .transpose()?;
+    let v = Bypass {
+        access_lists: non_empty(access_list)
+            .map(|access_list| access_lists::AccessLists { access_list }),
+        classes: non_empty(class).map(|class| classes::Classes { class }),
+        policies: non_empty(policy).map(|policy| policies::Policies { policy }),
+        service_policies: non_empty(service_policy)
+            .map(|service_policy| service_policies::ServicePolicies { service_policy }),
+        global_policy: global,
+        ..Default::default()
     };
-    list(
-        "access-lists",
-        "access-list",
-        config.access_lists.iter().map(access_list).collect(),
-    );
-    list(
-        "classes",
-        "class",
-        config
-            .class_maps
-            .iter()
-            .filter_map(|c| {
-                let acl = c.match_access_list.as_ref()?;
-                Some(json!({"name": c.name, "config": {"name": c.name, "match-access-list": acl}}))
-            })
-            .collect(),
-    );
-    list(
-        "policies",
-        "policy",
-        config.policy_maps.iter().map(policy).collect(),
-    );
-    list(
-        "service-policies",
-        "service-policy",
-        config
-            .service_policies
-            .iter()
-            .map(|s| {
-                json!({"interface": s.interface,
-                       "config": {"interface": s.interface, "policy": s.policy}})
-            })
-            .collect(),
-    );
-    if let Some(p) = &config.global_policy {
-        root.insert("global-policy".into(), json!({"config": {"policy": p}}));
-    }
-    (!root.is_empty()).then_some(Value::Object(root))
+    Ok((v != Bypass::default()).then_some(v))
 }
 
-fn access_list(a: &AccessList) -> Value {
-    let mut v = json!({"name": a.name, "config": {"name": a.name}});
-    if !a.entries.is_empty() {
-        let entries: Vec<Value> = a
-            .entries
-            .iter()
-            .map(|e| {
-                json!({"sequence": e.sequence,
-                       "config": e.ace.config(e.sequence, e.remark.as_deref())})
+fn access_list(a: &AccessList) -> Result<acl::AccessList, EmitError> {
+    use acl::config::Config as C;
+    let entry = a
+        .entries
+        .iter()
+        .map(|e| {
+            Ok(entry::Entry {
+                sequence: typed(entry::Entry::SEQUENCE, e.sequence)?,
+                config: Some(e.ace.config(e.sequence, e.remark.as_deref())?),
+                state: None,
             })
-            .collect();
-        v["entries"] = json!({ "entry": entries });
-    }
-    v
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(acl::AccessList {
+        name: typed(acl::AccessList::NAME, &a.name)?,
+        config: Some(C {
+            name: Some(typed(C::NAME, &a.name)?),
+            ..Default::default()
+        }),
+        entries: non_empty(entry).map(|entry| acl::entries::Entries { entry }),
+        state: None,
+    })
 }
 
-fn policy(p: &PolicyMap) -> Value {
-    let mut config = json!({"name": p.name});
-    if let Some(d) = &p.description {
-        config["description"] = json!(d);
-    }
-    let mut v = json!({"name": p.name, "config": config});
-    if !p.classes.is_empty() {
-        let classes: Vec<Value> = p
-            .classes
-            .iter()
-            .map(|c| json!({"name": c.name, "config": policy_class(c)}))
-            .collect();
-        v["classes"] = json!({ "class": classes });
-    }
-    v
+fn policy(p: &PolicyMap) -> Result<policies::policy::Policy, EmitError> {
+    use policies::policy::{self as pol, config::Config as C};
+    let class = p
+        .classes
+        .iter()
+        .map(|c| {
+            Ok(pol::classes::class::Class {
+                name: typed(pol::classes::class::Class::NAME, &c.name)?,
+                config: Some(policy_class(c)?),
+                state: None,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(pol::Policy {
+        name: typed(pol::Policy::NAME, &p.name)?,
+        config: Some(C {
+            name: Some(typed(C::NAME, &p.name)?),
+            description: opt(C::DESCRIPTION, p.description.as_ref())?,
+        }),
+        classes: non_empty(class).map(|class| pol::classes::Classes { class }),
+        state: None,
+    })
 }
 
-fn policy_class(c: &PolicyClass) -> Value {
-    let mut config = json!({"name": c.name});
-    if let Some(t) = c.idle_timeout {
-        config["idle-timeout"] = json!(t);
-    }
-    if let Some(t) = c.embryonic_timeout {
-        config["embryonic-timeout"] = json!(t);
-    }
-    if c.tcp_state_bypass {
-        config["tcp-state-bypass"] = json!(true);
-    }
-    config
+fn policy_class(
+    c: &PolicyClass,
+) -> Result<policies::policy::classes::class::config::Config, EmitError> {
+    use policies::policy::classes::class::config::Config as C;
+    Ok(C {
+        name: Some(typed(C::NAME, &c.name)?),
+        idle_timeout: opt(C::IDLE_TIMEOUT, c.idle_timeout)?,
+        embryonic_timeout: opt(C::EMBRYONIC_TIMEOUT, c.embryonic_timeout)?,
+        tcp_state_bypass: c.tcp_state_bypass.then_some(true),
+    })
 }
 
 /// The `link-state` container, or `None` when the configuration names no group.
-fn link_state(config: &Config) -> Option<Value> {
-    if config.link_state_groups.is_empty() {
-        return None;
-    }
-    let groups: Vec<Value> = config.link_state_groups.iter().map(group).collect();
-    Some(json!({"groups": {"group": groups}}))
+fn link_state(config: &Config) -> Result<Option<LinkState>, EmitError> {
+    let group = config
+        .link_state_groups
+        .iter()
+        .map(group)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(non_empty(group).map(|group| LinkState {
+        groups: Some(groups::Groups { group }),
+        ..Default::default()
+    }))
 }
 
-fn group(g: &LinkStateGroup) -> Value {
-    let members = |names: &[String]| {
-        let interfaces: Vec<Value> = names
+/// The `interfaces` list of a group's `upstream` or `downstream` container: the two are
+/// distinct generated types of the same shape.
+macro_rules! members {
+    ($side:ident, $names:expr) => {{
+        use groups::group::$side::interfaces::{
+            Interfaces,
+            interface::{Interface, config::Config},
+        };
+        let interface = $names
             .iter()
-            .map(|n| json!({"name": n, "config": {"name": n}}))
-            .collect();
-        json!({"interfaces": {"interface": interfaces}})
-    };
-    let mut config = json!({"id": g.id});
-    if g.tracked {
-        config["enabled"] = json!(true);
-    }
-    let mut v = json!({"id": g.id, "config": config});
-    if !g.upstream.is_empty() {
-        v["upstream"] = members(&g.upstream);
-    }
-    if !g.downstream.is_empty() {
-        v["downstream"] = members(&g.downstream);
-    }
-    v
+            .map(|n| {
+                Ok(Interface {
+                    name: typed(Interface::NAME, n)?,
+                    config: Some(Config {
+                        name: Some(typed(Config::NAME, n)?),
+                    }),
+                    state: None,
+                })
+            })
+            .collect::<Result<Vec<_>, EmitError>>()?;
+        non_empty(interface).map(|interface| Interfaces { interface })
+    }};
+}
+
+fn group(g: &LinkStateGroup) -> Result<groups::group::Group, EmitError> {
+    use groups::group::{self as grp, config::Config as C};
+    let upstream = members!(upstream, g.upstream);
+    let downstream = members!(downstream, g.downstream);
+    Ok(grp::Group {
+        id: typed(grp::Group::ID, g.id)?,
+        config: Some(C {
+            id: Some(typed(C::ID, g.id)?),
+            enabled: g.tracked.then_some(true),
+            ..Default::default()
+        }),
+        upstream: upstream.map(|i| grp::upstream::Upstream {
+            interfaces: Some(i),
+        }),
+        downstream: downstream.map(|i| grp::downstream::Downstream {
+            interfaces: Some(i),
+        }),
+        state: None,
+    })
 }

@@ -80,12 +80,12 @@ pub fn translate(text: &str) -> Translation {
 impl Translation {
     /// True when nothing was translated.
     pub fn is_empty(&self) -> bool {
-        self.updates().is_empty()
+        matches!(self.updates(), Ok(u) if u.is_empty())
     }
 
     /// The Set content: (schema path of a module's top container, its JSON value), one per
-    /// module that the text configures.
-    pub fn updates(&self) -> Vec<(String, Value)> {
+    /// module that the text configures; an error names a translated value the schema refuses.
+    pub fn updates(&self) -> Result<Vec<(String, Value)>, emit::EmitError> {
         emit::updates(&self.config)
     }
 
