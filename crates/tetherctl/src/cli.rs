@@ -18,7 +18,7 @@ Paths are gNMI paths on Tether's YANG modules, e.g. /tether-link-state:link-stat
 show link state group 1 detail   tetherctl show link-state group 1 detail\n  \
 show service-policy              tetherctl show bypass\n  \
 show conn (flag b)               tetherctl show conn bypass\n  \
-show running-config              tetherctl get / --type config\n  \
+show running-config              tetherctl export (or get / --type config)\n  \
 configure terminal + paste       tetherctl import FILE\n  \
 show archive / commit list       tetherctl commits\n  \
 rollback / configure replace     tetherctl rollback ID"
@@ -188,6 +188,16 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         interface_map: Option<PathBuf>,
     },
+    /// Print the running configuration as Cisco ASA/IOS text (the inverse of `import`).
+    ///
+    /// Like `show running-config` on the ASA and the switch: access-lists (ASA lines, or an
+    /// IOS `ip access-list extended` block when the sequence numbers are not 10, 20, …),
+    /// class-maps, policy-maps, service-policies, `link state track` and the members as
+    /// `interface [range]` sections. `tetherctl import` of the output sets the same
+    /// configuration. Settings ASA/IOS have no command for (a group's up-delay, down-delay,
+    /// min-upstream-up, description, a disabled group) are listed on stderr and the exit code
+    /// is 3.
+    Export,
     /// Make an argon2id password hash for tetherd's users file (`--users`).
     ///
     /// On a terminal the password is asked twice, without echo; otherwise the first line of

@@ -10,6 +10,7 @@
 //! YANG model is the judge of what is valid, and tetherctl depends on `tether-model` for
 //! module names and schema paths only.
 
+pub mod export;
 pub mod import;
 pub mod json;
 pub mod path;

@@ -2,12 +2,14 @@
 //!
 //! They are apart from `main.rs` so that a command's gRPC calls and its output are read in one
 //! place: `get.rs` and `set.rs` (gNMI Get and Set), `subscribe.rs`, `show.rs` (the Cisco-style
-//! views over Get), `commit_log.rs` (the admin service's commit list and rollback),
+//! views over Get), `commit_log.rs` (the admin service's commit list and rollback), `export.rs` (the running
+//! configuration as ASA/IOS text),
 //! `import.rs` (a Cisco configuration as one Set) and `hash_password.rs` (a users-file hash,
 //! offline). What they share — the connection, the
 //! encoding, how a refused RPC is worded — is here.
 
 mod commit_log;
+mod export;
 mod get;
 mod hash_password;
 mod import;
@@ -105,6 +107,7 @@ pub(crate) async fn run(cli: Cli) -> Result<u8> {
         }
         Command::Show(Show::Bypass) => show::show_bypass(&cx).await,
         Command::Show(Show::Conn { .. }) => show::show_conn_bypass(&cx).await,
+        Command::Export => export::export(&cx).await,
         Command::Commits { limit, changes } => commit_log::commit_list(&cx, limit, changes).await,
         Command::Rollback { id, comment } => commit_log::rollback(&cx, id, comment).await,
         Command::Import {
