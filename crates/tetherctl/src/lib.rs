@@ -11,7 +11,7 @@
 //! module names and schema paths only.
 
 pub mod import;
-pub mod json;
+pub mod order;
 pub mod path;
 pub mod show;
 pub mod timefmt;
