@@ -12,6 +12,7 @@ pub fn capabilities(schema: &Schema) -> CapabilityResponse {
         supported_models: schema
             .modules()
             .iter()
+            .chain(schema.deviations())
             .map(|m| ModelData {
                 name: m.name.to_string(),
                 organization: m.organization.to_string(),

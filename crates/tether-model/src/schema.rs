@@ -14,8 +14,30 @@ use tether_schema::MODULES;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SchemaOptions {
     /// Feature `tether-interfaces:simulation`: clients may create simulated interfaces and
-    /// drive their carrier. On only with the in-process dataplane.
+    /// drive their carrier. On only with the in-process dataplane. Off means a real Linux
+    /// dataplane: the schema then also loads [`LINUX_INTERFACE_NAMES`], which narrows every
+    /// configurable interface name to what the kernel can hold.
     pub simulation: bool,
+}
+
+/// The deviation module loaded when the simulation is off: no '/' or ':' in interface names
+/// (Linux `dev_valid_name`). A deviation rather than a check in code so the rule is in the
+/// schema clients read (Capabilities, get-schema), libyang enforces it for gNMI and NETCONF
+/// alike with the offending path, and the error text is the pattern's `error-message`.
+pub const LINUX_INTERFACE_NAMES: DeviationModule = DeviationModule {
+    name: "tether-linux-interface-names",
+    revision: "2026-12-03",
+    namespace: "urn:tether:yang:tether-linux-interface-names",
+    text: include_str!("../../../yang/deviations/tether-linux-interface-names.yang"),
+};
+
+/// A module of deviations, embedded like the data modules but loaded only for some options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviationModule {
+    pub name: &'static str,
+    pub revision: &'static str,
+    pub namespace: &'static str,
+    pub text: &'static str,
 }
 
 /// A module as advertised to clients (gNMI Capabilities, NETCONF hello).
@@ -35,6 +57,8 @@ pub struct Schema {
     raw: ffi::CtxPtr,
     options: SchemaOptions,
     modules: Vec<ModuleInfo>,
+    /// Deviation modules loaded for these options (advertised, no data nodes of their own).
+    deviations: Vec<ModuleInfo>,
     /// What the edit engine may skip (computed once, from the compiled modules).
     deps: Dependencies,
 }
@@ -76,6 +100,15 @@ impl Schema {
                     .iter()
                     .map(|m| (EmbeddedModuleKey::new(m.name, None, None, None), m.text)),
             )
+            .chain(std::iter::once((
+                EmbeddedModuleKey::new(
+                    LINUX_INTERFACE_NAMES.name,
+                    Some(LINUX_INTERFACE_NAMES.revision),
+                    None,
+                    None,
+                ),
+                LINUX_INTERFACE_NAMES.text,
+            )))
             .collect();
         ctx.set_embedded_modules(&embedded);
         let mut modules = Vec::new();
@@ -96,6 +129,19 @@ impl Schema {
                 features,
             });
         }
+        let mut deviations = Vec::new();
+        if !options.simulation {
+            let d = LINUX_INTERFACE_NAMES;
+            ctx.load_module(d.name, Some(d.revision), &[])
+                .map_err(|e| ModelError::Schema(format!("module {}: {e}", d.name)))?;
+            deviations.push(ModuleInfo {
+                name: d.name,
+                revision: d.revision,
+                organization: "Tether project",
+                namespace: d.namespace,
+                features: vec![],
+            });
+        }
         let names: Vec<&str> = modules.iter().map(|m| m.name).collect();
         // The analysis keeps addresses of compiled nodes: valid for as long as the context,
         // which is leaked below.
@@ -106,6 +152,7 @@ impl Schema {
             raw: ffi::CtxPtr(raw),
             options,
             modules,
+            deviations,
             deps,
         }));
         Ok(schema)
@@ -171,6 +218,12 @@ impl Schema {
     /// Tether's own modules (not libyang's internal ones).
     pub fn modules(&self) -> &[ModuleInfo] {
         &self.modules
+    }
+
+    /// The deviation modules in force (empty with the simulation on). They hold no data;
+    /// Capabilities and the NETCONF hello advertise them beside [`Schema::modules`].
+    pub fn deviations(&self) -> &[ModuleInfo] {
+        &self.deviations
     }
 
     /// Finds the module that defines a top-level data node named `name` (for clients that

@@ -25,10 +25,15 @@ pub fn list(schema: &'static Schema) -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    for m in schema.modules() {
+    // RFC 6020 §5.6.4: a deviated module names its deviation modules, which are listed too.
+    let deviations: Vec<&str> = schema.deviations().iter().map(|d| d.name).collect();
+    for m in schema.modules().iter().chain(schema.deviations()) {
         let mut c = format!("{}?module={}&revision={}", m.namespace, m.name, m.revision);
         if !m.features.is_empty() {
             c.push_str(&format!("&features={}", m.features.join(",")));
+        }
+        if !deviations.is_empty() && !deviations.contains(&m.name) {
+            c.push_str(&format!("&deviations={}", deviations.join(",")));
         }
         caps.push(c);
     }
