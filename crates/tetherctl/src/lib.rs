@@ -12,7 +12,7 @@
 
 pub mod export;
 pub mod import;
-pub mod json;
+pub mod order;
 pub mod path;
 pub mod show;
 pub mod timefmt;

@@ -53,7 +53,7 @@ async fn bypass_view(cx: &Ctx) -> Result<bypass::BypassView> {
     let value = get_container(cx, tether_conntrack_bypass::bypass::PATH)
         .await?
         .unwrap_or(Value::Null);
-    Ok(bypass::view_from_json(&value))
+    Ok(bypass::view_from_json(&value)?)
 }
 
 pub(super) async fn show_bypass(cx: &Ctx) -> Result<u8> {

@@ -16,8 +16,9 @@
 //! ```
 
 use serde_json::Value;
+use tether_schema::json::U64;
+use tether_schema::tether_conntrack_bypass::{self as tcb, bypass::Bypass};
 
-use crate::json;
 use crate::timefmt::hms;
 
 /// What a Get of `/tether-conntrack-bypass:bypass` holds, as the show command needs it.
@@ -87,115 +88,152 @@ pub struct ServicePolicy {
     pub last_error: Option<String>,
 }
 
-/// Config value, else state value (a Get of type ALL has both).
-fn leaf(v: &Value, name: &str) -> Option<String> {
-    json::text(v, &["config", name]).or_else(|| json::text(v, &["state", name]))
-}
-
-fn leaf_uint(v: &Value, name: &str) -> Option<u64> {
-    json::uint(v, &["config", name]).or_else(|| json::uint(v, &["state", name]))
-}
-
-fn key(v: &Value, name: &str) -> Option<String> {
-    json::text(v, &[name]).or_else(|| leaf(v, name))
-}
-
-/// Reads the value of a Get of `/tether-conntrack-bypass:bypass` (or a whole document).
-pub fn view_from_json(v: &Value) -> BypassView {
-    let root = json::field(v, "bypass").unwrap_or(v);
-    let access_lists = json::list(root, &["access-lists", "access-list"])
+/// Reads the value of a Get of `/tether-conntrack-bypass:bypass` (the container, or a whole
+/// document with module-qualified members) through the generated types of `tether-schema`:
+/// a value the schema does not allow is an error, not a silently empty line.
+pub fn view_from_json(v: &Value) -> Result<BypassView, serde_json::Error> {
+    let root = match v {
+        Value::Object(o) if o.keys().any(|k| k.contains(':')) => {
+            serde_json::from_value::<tcb::Data>(v.clone())?.bypass
+        }
+        Value::Null => None,
+        _ => Some(serde_json::from_value::<Bypass>(v.clone())?),
+    };
+    let Some(root) = root else {
+        return Ok(BypassView::default());
+    };
+    let u = |c: Option<U64>| c.map(|c| c.0);
+    let text = |t: Option<String>| t.filter(|t| !t.is_empty());
+    let access_lists = root
+        .access_lists
+        .map(|a| a.access_list)
+        .unwrap_or_default()
         .into_iter()
-        .filter_map(|a| {
-            let name = key(a, "name")?;
-            let mut entries: Vec<AccessListEntry> = json::list(a, &["entries", "entry"])
+        .map(|a| {
+            let mut entries: Vec<AccessListEntry> = a
+                .entries
+                .map(|e| e.entry)
+                .unwrap_or_default()
                 .into_iter()
-                .filter_map(|e| {
-                    Some(AccessListEntry {
-                        sequence: json::uint(e, &["sequence"])
-                            .or_else(|| leaf_uint(e, "sequence"))?,
-                        action: leaf(e, "action").unwrap_or_default(),
-                        protocol: leaf(e, "protocol").unwrap_or_else(|| "ip".into()),
-                        source: leaf(e, "source-prefix"),
-                        destination: leaf(e, "destination-prefix"),
-                        source_port: leaf(e, "source-port"),
-                        destination_port: leaf(e, "destination-port"),
-                        remark: leaf(e, "remark").filter(|r| !r.is_empty()),
-                        matches: json::uint(e, &["state", "matches"]),
-                    })
+                .map(|e| {
+                    let c = e.config.unwrap_or_default();
+                    let s = e.state.unwrap_or_default();
+                    AccessListEntry {
+                        sequence: u64::from(u32::from(e.sequence)),
+                        action: c
+                            .action
+                            .map(|x| x.to_string())
+                            .or(s.action.map(|x| x.to_string()))
+                            .unwrap_or_default(),
+                        protocol: c
+                            .protocol
+                            .map(|x| x.to_string())
+                            .or(s.protocol.map(|x| x.to_string()))
+                            .unwrap_or_else(|| "ip".into()),
+                        source: c.source_prefix.map(|x| x.to_string()),
+                        destination: c.destination_prefix.map(|x| x.to_string()),
+                        source_port: c.source_port.map(|x| x.to_string()),
+                        destination_port: c.destination_port.map(|x| x.to_string()),
+                        remark: text(c.remark.map(|x| x.to_string())),
+                        matches: u(s.matches),
+                    }
                 })
                 .collect();
             entries.sort_by_key(|e| e.sequence);
-            Some(AccessList { name, entries })
+            AccessList {
+                name: a.name.to_string(),
+                entries,
+            }
         })
         .collect();
-    let classes = json::list(root, &["classes", "class"])
+    let classes = root
+        .classes
+        .map(|c| c.class)
+        .unwrap_or_default()
         .into_iter()
-        .filter_map(|c| Some((key(c, "name")?, leaf(c, "match-access-list"))))
-        .collect();
-    let policies = json::list(root, &["policies", "policy"])
-        .into_iter()
-        .filter_map(|p| {
-            Some(Policy {
-                name: key(p, "name")?,
-                description: leaf(p, "description").filter(|d| !d.is_empty()),
-                classes: json::list(p, &["classes", "class"])
-                    .into_iter()
-                    .filter_map(|c| {
-                        let counter = |n: &str| json::uint(c, &["state", n]);
-                        Some(PolicyClass {
-                            name: key(c, "name")?,
-                            tcp_state_bypass: json::boolean(c, &["config", "tcp-state-bypass"])
-                                .or_else(|| json::boolean(c, &["state", "tcp-state-bypass"]))
-                                .unwrap_or(false),
-                            idle_timeout: leaf_uint(c, "idle-timeout"),
-                            embryonic_timeout: leaf_uint(c, "embryonic-timeout"),
-                            matched_packets: counter("matched-packets"),
-                            matched_bytes: counter("matched-bytes"),
-                            current: counter("bypass-connections-current"),
-                            built: counter("bypass-connections-built"),
-                            torn_down_idle: counter("torn-down-idle"),
-                            torn_down_fin_rst: counter("torn-down-fin-rst"),
-                            torn_down_flushed: counter("torn-down-flushed"),
-                        })
-                    })
-                    .collect(),
-            })
+        .map(|c| {
+            let acl = c
+                .config
+                .and_then(|c| c.match_access_list)
+                .map(|x| x.to_string());
+            (c.name.to_string(), acl)
         })
         .collect();
-    let apply = |v: &Value| {
-        (
-            json::boolean(v, &["state", "applied"]),
-            json::text(v, &["state", "last-error"]).filter(|e| !e.is_empty()),
-        )
-    };
-    let service_policies = json::list(root, &["service-policies", "service-policy"])
+    let policies = root
+        .policies
+        .map(|p| p.policy)
+        .unwrap_or_default()
         .into_iter()
-        .filter_map(|s| {
-            let (applied, last_error) = apply(s);
+        .map(|p| Policy {
+            name: p.name.to_string(),
+            description: text(p.config.and_then(|c| c.description).map(|x| x.to_string())),
+            classes: p
+                .classes
+                .map(|c| c.class)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| {
+                    let cfg = c.config.unwrap_or_default();
+                    let s = c.state.unwrap_or_default();
+                    PolicyClass {
+                        name: c.name.to_string(),
+                        tcp_state_bypass: cfg
+                            .tcp_state_bypass
+                            .or(s.tcp_state_bypass)
+                            .unwrap_or(false),
+                        idle_timeout: cfg
+                            .idle_timeout
+                            .map(|t| u64::from(u32::from(t)))
+                            .or(s.idle_timeout.map(|t| u64::from(u32::from(t)))),
+                        embryonic_timeout: cfg
+                            .embryonic_timeout
+                            .map(|t| u64::from(u32::from(t)))
+                            .or(s.embryonic_timeout.map(|t| u64::from(u32::from(t)))),
+                        matched_packets: u(s.matched_packets),
+                        matched_bytes: u(s.matched_bytes),
+                        current: u(s.bypass_connections_current),
+                        built: u(s.bypass_connections_built),
+                        torn_down_idle: u(s.torn_down_idle),
+                        torn_down_fin_rst: u(s.torn_down_fin_rst),
+                        torn_down_flushed: u(s.torn_down_flushed),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let service_policies = root
+        .service_policies
+        .map(|s| s.service_policy)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|sp| {
+            let s = sp.state.unwrap_or_default();
             Some(ServicePolicy {
-                interface: Some(key(s, "interface")?),
-                policy: leaf(s, "policy")?,
-                applied,
-                last_error,
+                interface: Some(sp.interface.to_string()),
+                policy: (sp.config.and_then(|c| c.policy).map(|p| p.to_string()))
+                    .or(s.policy.map(|p| p.to_string()))?,
+                applied: s.applied,
+                last_error: text(s.last_error.map(|x| x.to_string())),
             })
         })
         .collect();
-    let global = json::field(root, "global-policy").and_then(|g| {
-        let (applied, last_error) = apply(g);
+    let global = root.global_policy.and_then(|g| {
+        let s = g.state.unwrap_or_default();
         Some(ServicePolicy {
             interface: None,
-            policy: leaf(g, "policy")?,
-            applied,
-            last_error,
+            policy: (g.config.and_then(|c| c.policy).map(|p| p.to_string()))
+                .or(s.policy.map(|p| p.to_string()))?,
+            applied: s.applied,
+            last_error: text(s.last_error.map(|x| x.to_string())),
         })
     });
-    BypassView {
+    Ok(BypassView {
         access_lists,
         classes,
         policies,
         service_policies,
         global,
-    }
+    })
 }
 
 fn count(v: Option<u64>) -> String {
@@ -434,7 +472,7 @@ mod tests {
 
     #[test]
     fn renders_like_asa_show_service_policy() {
-        let text = render(&view_from_json(&reference()));
+        let text = render(&view_from_json(&reference()).unwrap());
         let expected = "\
 Interface Inside:
   Service-policy: Inside-policy
@@ -474,11 +512,11 @@ access-list StatelessTraffic line 20 extended permit tcp 198.19.1.0 255.255.255.
             "policies": {"policy": [{"name": "g", "config": {"name": "g"}}]},
             "global-policy": {"config": {"policy": "g"}}}});
         assert_eq!(
-            render(&view_from_json(&v)),
+            render(&view_from_json(&v).unwrap()),
             "Global policy:\n  Service-policy: g\n  Status: unknown (no state from the daemon yet)\n"
         );
         assert_eq!(
-            render(&view_from_json(&json!({}))),
+            render(&view_from_json(&json!({})).unwrap()),
             "No service-policy is configured.\n"
         );
     }

@@ -12,7 +12,7 @@
 use serde_json::Value;
 use tether_schema::tether_link_state::{self, link_state::LinkState};
 
-use crate::json::natural_cmp;
+use crate::order::natural_cmp;
 
 use tether_link_state::link_state::groups::group::state::Status;
 
