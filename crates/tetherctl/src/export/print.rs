@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use crate::import::acl::{Ace, MaskStyle};
 use crate::import::ir::{AccessList, Config, LinkStateGroup};
+use crate::order::natural_cmp;
 use crate::timefmt::hms;
 
 /// The whole text (empty when nothing is configured).
@@ -187,7 +188,7 @@ fn runs(names: &[String]) -> Vec<String> {
     // The daemon returns list entries in its own key order (Gi1/1, Gi1/10, Gi1/2, …); a switch
     // prints them as people count.
     let mut names = names.to_vec();
-    names.sort_by_key(|n| natural_key(n));
+    names.sort_by(|a, b| natural_cmp(a, b));
     let mut out = Vec::new();
     let mut i = 0;
     while i < names.len() {
@@ -207,30 +208,6 @@ fn runs(names: &[String]) -> Vec<String> {
         i += 1;
     }
     out
-}
-
-/// `Gi1/10` → [("Gi", 1), ("/", 10)]: text runs each paired with the number after them, so
-/// names sort as people count.
-fn natural_key(name: &str) -> Vec<(String, u64)> {
-    let mut key = Vec::new();
-    let mut text = String::new();
-    let mut chars = name.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() {
-            let mut n = u64::from(c as u8 - b'0');
-            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
-                n = n
-                    .saturating_mul(10)
-                    .saturating_add(u64::from(*d as u8 - b'0'));
-                chars.next();
-            }
-            key.push((std::mem::take(&mut text), n));
-        } else {
-            text.push(c);
-        }
-    }
-    key.push((text, 0));
-    key
 }
 
 /// (stem, last number) of a name that can be in an `interface range`.
