@@ -10,6 +10,8 @@
 //! - `fanout` and `values`: commit and state events rendered once (typed RFC 7951 values
 //!   straight from the schema type) and fanned out to the STREAM subscriptions an index of
 //!   their paths selects;
+//! - `extensions`, `depth` and `commit`: every request's gNMI extensions examined (none is
+//!   ever dropped), the Depth extension, and the Commit extension's hook;
 //! - `auth` and `tls`: users file with argon2 hashes and roles, TLS and mutual TLS.
 //!
 //! What it is not for: storing or validating configuration (`tether-store`,
@@ -18,8 +20,11 @@
 
 pub mod auth;
 mod capabilities;
+mod commit;
+mod depth;
 pub mod encoding;
 mod error;
+mod extensions;
 mod fanout;
 mod get;
 pub mod path;
@@ -33,6 +38,7 @@ mod view;
 pub use auth::{Identity, Role, Users, UsersError};
 pub use capabilities::GNMI_VERSION;
 pub use error::GnmiError;
+pub use extensions::CommitAction;
 pub use service::{DEFAULT_SUBSCRIBER_QUEUE, GnmiOptions, GnmiService};
 pub use subscribe::{MIN_SAMPLE_INTERVAL, SubscribeStream};
 pub use tls::{TlsError, TlsFiles};
