@@ -3,6 +3,9 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+mod auth;
+pub use auth::*;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path as FsPath, PathBuf};
 use std::process::{Child, Command, Stdio};

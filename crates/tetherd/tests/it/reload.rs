@@ -7,31 +7,14 @@ use std::path::{Path as FsPath, PathBuf};
 use std::time::Duration;
 
 use crate::common::*;
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHasher, SaltString};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use serde_json::json;
-use tether_proto::gnmi::g_nmi_client::GNmiClient;
 use tether_proto::gnmi::{
     CapabilityRequest, SetRequest, SubscribeRequest, SubscribeResponse, Subscription,
     SubscriptionList, SubscriptionMode, subscribe_request, subscribe_response, subscription_list,
 };
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig};
-use tonic::{Code, Request, Streaming};
-
-fn users(entries: &[(&str, &str, &str)]) -> String {
-    let salt = SaltString::from_b64("dGV0aGVydGVzdHNhbHQ").unwrap();
-    entries
-        .iter()
-        .map(|(name, pw, role)| {
-            let h = Argon2::default()
-                .hash_password(pw.as_bytes(), &salt)
-                .unwrap();
-            format!("[[user]]\nname = \"{name}\"\npassword_hash = \"{h}\"\nrole = \"{role}\"\n\n")
-        })
-        .collect()
-}
+use tonic::{Code, Streaming};
 
 /// A CA and a `localhost` server certificate it signed: (CA PEM, cert PEM, key PEM).
 fn server_pki() -> (String, String, String) {
@@ -51,27 +34,6 @@ fn replace(path: &FsPath, text: &str) {
     let tmp = path.with_extension("new");
     std::fs::write(&tmp, text).unwrap();
     std::fs::rename(&tmp, path).unwrap();
-}
-
-async fn tls_client(d: &Daemon, ca: &str) -> Result<GNmiClient<Channel>, tonic::transport::Error> {
-    let port = d.addr.rsplit(':').next().unwrap();
-    let tls = ClientTlsConfig::new()
-        .ca_certificate(Certificate::from_pem(ca))
-        .domain_name("localhost");
-    let channel = Channel::from_shared(format!("https://localhost:{port}"))
-        .unwrap()
-        .tls_config(tls)?
-        .connect()
-        .await?;
-    Ok(GNmiClient::new(channel))
-}
-
-fn as_user<T>(msg: T, user: &str, password: &str) -> Request<T> {
-    let mut r = Request::new(msg);
-    r.metadata_mut().insert("username", user.parse().unwrap());
-    r.metadata_mut()
-        .insert("password", password.parse().unwrap());
-    r
 }
 
 const DESCRIPTION: &str = "/link-state/groups/group[id=3]/config/description";
@@ -112,7 +74,7 @@ async fn sighup_reloads_users_and_certificates_and_open_streams_keep_going() {
     std::fs::write(file("server.key"), &key_a).unwrap();
     std::fs::write(
         file("users.toml"),
-        users(&[("admin", "admin-pw", "read-write")]),
+        users_toml(&[("admin", "admin-pw", "read-write")]),
     )
     .unwrap();
     let s = |p: PathBuf| p.to_str().unwrap().to_string();
@@ -126,8 +88,8 @@ async fn sighup_reloads_users_and_certificates_and_open_streams_keep_going() {
     ]);
 
     // Before: admin sets, and opens a STREAM on the description over a connection on cert A.
-    let mut old = tls_client(&d, &ca_a).await.unwrap();
-    old.set(as_user(set_description("before"), "admin", "admin-pw"))
+    let mut old = tls_client(&d, &ca_a, None).await.unwrap();
+    old.set(with_user(set_description("before"), "admin", "admin-pw"))
         .await
         .unwrap();
     let (tx, rx) = tokio::sync::mpsc::channel(4);
@@ -147,7 +109,7 @@ async fn sighup_reloads_users_and_certificates_and_open_streams_keep_going() {
     .await
     .unwrap();
     let mut stream = old
-        .subscribe(as_user(ReceiverStream::new(rx), "admin", "admin-pw"))
+        .subscribe(with_user(ReceiverStream::new(rx), "admin", "admin-pw"))
         .await
         .unwrap()
         .into_inner();
@@ -160,7 +122,7 @@ async fn sighup_reloads_users_and_certificates_and_open_streams_keep_going() {
     // The operator changes admin's password, adds ops, and rolls the certificate to CA B.
     replace(
         &file("users.toml"),
-        &users(&[
+        &users_toml(&[
             ("admin", "admin-pw-2", "read-write"),
             ("ops", "ops-pw", "read-write"),
         ]),
@@ -173,7 +135,7 @@ async fn sighup_reloads_users_and_certificates_and_open_streams_keep_going() {
     d.wait_log("TLS certificates reloaded", 1).await;
 
     // New connections get certificate B: a client trusting only CA A cannot connect.
-    let refused = match tls_client(&d, &ca_a).await {
+    let refused = match tls_client(&d, &ca_a, None).await {
         Err(_) => true,
         Ok(mut c) => c.capabilities(CapabilityRequest::default()).await.is_err(),
     };
@@ -181,25 +143,29 @@ async fn sighup_reloads_users_and_certificates_and_open_streams_keep_going() {
         refused,
         "after the reload the server presents the new certificate"
     );
-    let mut new = tls_client(&d, &ca_b).await.unwrap();
+    let mut new = tls_client(&d, &ca_b, None).await.unwrap();
     // New logins use the new users file: the old password is refused, the new user gets in.
     assert_eq!(
-        new.set(as_user(set_description("x"), "admin", "admin-pw"))
+        new.set(with_user(set_description("x"), "admin", "admin-pw"))
             .await
             .unwrap_err()
             .code(),
         Code::Unauthenticated
     );
-    new.set(as_user(set_description("after"), "ops", "ops-pw"))
+    new.set(with_user(set_description("after"), "ops", "ops-pw"))
         .await
         .unwrap();
 
     // The stream opened before the reload, on the connection made with cert A, still streams.
     assert_eq!(descriptions(&next(&mut stream).await), vec![json!("after")]);
     // And that connection still carries new RPCs, authenticated against the new file.
-    old.set(as_user(set_description("old conn"), "admin", "admin-pw-2"))
-        .await
-        .unwrap();
+    old.set(with_user(
+        set_description("old conn"),
+        "admin",
+        "admin-pw-2",
+    ))
+    .await
+    .unwrap();
     assert_eq!(
         descriptions(&next(&mut stream).await),
         vec![json!("old conn")]
@@ -212,9 +178,9 @@ async fn sighup_reloads_users_and_certificates_and_open_streams_keep_going() {
     d.wait_log("SIGHUP: reload done", 2).await;
     d.wait_log("the users in force stay", 1).await;
     d.wait_log("the TLS certificates in force stay", 1).await;
-    let mut again = tls_client(&d, &ca_b).await.unwrap();
+    let mut again = tls_client(&d, &ca_b, None).await.unwrap();
     again
-        .set(as_user(set_description("still"), "ops", "ops-pw"))
+        .set(with_user(set_description("still"), "ops", "ops-pw"))
         .await
         .unwrap();
     assert_eq!(descriptions(&next(&mut stream).await), vec![json!("still")]);
