@@ -12,7 +12,8 @@
 //!   their paths selects;
 //! - `extensions`, `depth` and `commit`: every request's gNMI extensions examined (none is
 //!   ever dropped), the Depth extension, and the Commit extension's hook;
-//! - `auth` and `tls`: users file with argon2 hashes and roles, TLS and mutual TLS.
+//! - `auth`: the users file with argon2 hashes and roles (TLS is terminated by tetherd,
+//!   `tetherd/src/tls.rs`, so certificates reload on SIGHUP).
 //!
 //! What it is not for: storing or validating configuration (`tether-store`,
 //! `tether-model`), producing state (`tether-worker` fills the `tether-telemetry` state
@@ -31,7 +32,6 @@ pub mod path;
 mod service;
 mod set;
 mod subscribe;
-pub mod tls;
 mod values;
 mod view;
 
@@ -41,4 +41,3 @@ pub use error::GnmiError;
 pub use extensions::CommitAction;
 pub use service::{DEFAULT_SUBSCRIBER_QUEUE, GnmiOptions, GnmiService};
 pub use subscribe::{MIN_SAMPLE_INTERVAL, SubscribeStream};
-pub use tls::{TlsError, TlsFiles};
