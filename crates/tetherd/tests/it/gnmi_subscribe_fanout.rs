@@ -15,7 +15,6 @@ use tether_proto::gnmi::{
     subscribe_request, subscribe_response, subscription_list,
 };
 use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::Streaming;
 use tonic::transport::Channel;
 
@@ -36,52 +35,6 @@ fn list(mode: subscription_list::Mode, p: &str) -> SubscribeRequest {
             ..Default::default()
         })),
         ..Default::default()
-    }
-}
-
-async fn open(
-    c: &mut GNmiClient<Channel>,
-    first: SubscribeRequest,
-) -> (mpsc::Sender<SubscribeRequest>, Streaming<SubscribeResponse>) {
-    let (tx, rx) = mpsc::channel(8);
-    tx.send(first).await.unwrap();
-    let s = c
-        .subscribe(ReceiverStream::new(rx))
-        .await
-        .unwrap()
-        .into_inner();
-    (tx, s)
-}
-
-async fn next(s: &mut Streaming<SubscribeResponse>) -> SubscribeResponse {
-    tokio::time::timeout(Duration::from_secs(30), s.message())
-        .await
-        .expect("response in time")
-        .unwrap()
-        .expect("open")
-}
-
-fn is_sync(r: &SubscribeResponse) -> bool {
-    matches!(
-        r.response,
-        Some(subscribe_response::Response::SyncResponse(true))
-    )
-}
-
-/// Updates until the sync response, by last path element.
-async fn until_sync(s: &mut Streaming<SubscribeResponse>) -> Vec<(String, Value)> {
-    let mut out = Vec::new();
-    loop {
-        let r = next(s).await;
-        if is_sync(&r) {
-            return out;
-        }
-        if let Some(subscribe_response::Response::Update(n)) = &r.response {
-            for u in &n.update {
-                let last = u.path.as_ref().unwrap().elem.last().unwrap().name.clone();
-                out.push((last, value_of(u)));
-            }
-        }
     }
 }
 
