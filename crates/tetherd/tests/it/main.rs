@@ -7,6 +7,7 @@
 mod common;
 
 mod daemon_lifecycle;
+mod gnmi_commit_confirmed;
 mod gnmi_extensions;
 mod gnmi_get_set;
 mod gnmi_security;
