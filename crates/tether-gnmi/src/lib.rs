@@ -30,7 +30,7 @@ pub mod tls;
 mod values;
 mod view;
 
-pub use auth::{Identity, Role, Users, UsersError};
+pub use auth::{AuthOptions, Identity, Role, Users, UsersError};
 pub use capabilities::GNMI_VERSION;
 pub use error::GnmiError;
 pub use service::{DEFAULT_SUBSCRIBER_QUEUE, GnmiOptions, GnmiService};

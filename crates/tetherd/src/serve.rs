@@ -70,7 +70,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
 
     let users = match &settings.users {
         Some(p) => {
-            let u = Users::load(p)?;
+            let u = Users::load_with(p, settings.auth)?;
             info!(file = %p.display(), users = u.len(), "authentication on");
             Some(Arc::new(u))
         }
@@ -138,6 +138,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .build_v1alpha()
         .context("building the reflection service (v1alpha)")?;
 
+    // grpc.health.v1: "" and gnmi.gNMI report SERVING until the drain starts.
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<tether_proto::gnmi::g_nmi_server::GNmiServer<tether_gnmi::GnmiService>>()
+        .await;
+
     let mut builder = Server::builder();
     let scheme = match &settings.transport {
         Transport::Tls { cert, key, ca } => {
@@ -179,6 +185,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .add_optional_service(simulator)
         .add_service(reflection)
         .add_service(reflection_alpha)
+        .add_service(health_service)
         .serve_with_incoming_shutdown(incoming, async {
             let _ = stop_rx.await;
         });
@@ -201,6 +208,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         }
     }
     // Stop accepting, end Subscribe streams, give unary RPCs time to finish.
+    health
+        .set_not_serving::<tether_proto::gnmi::g_nmi_server::GNmiServer<tether_gnmi::GnmiService>>()
+        .await;
     let _ = stop_tx.send(());
     gnmi.shutdown();
     netconf.shutdown();

@@ -92,8 +92,9 @@ async fn until_verdict(
     }
 }
 
+/// The class's state, or null while the worker has not published it yet (the caller polls).
 async fn class_state(c: &mut GNmiClient<Channel>, policy: &str) -> Value {
-    let r = c
+    let r = match c
         .get(GetRequest {
             path: vec![path(&format!(
                 "/bypass/policies/policy[name={policy}]/classes/class[name=tcp_bypass]/state"
@@ -103,8 +104,11 @@ async fn class_state(c: &mut GNmiClient<Channel>, policy: &str) -> Value {
             ..Default::default()
         })
         .await
-        .unwrap()
-        .into_inner();
+    {
+        Ok(r) => r.into_inner(),
+        Err(e) if e.code() == tonic::Code::NotFound => return Value::Null,
+        Err(e) => panic!("{e:?}"),
+    };
     value_of(&r.notification[0].update[0])
 }
 
