@@ -62,6 +62,13 @@ impl Verified {
     }
 }
 
+impl Verified {
+    /// Forgets every entry (after a reload: the users who are gone).
+    pub fn clear(&self) {
+        self.tags.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
 impl Default for Verified {
     fn default() -> Self {
         Verified::new()

@@ -22,7 +22,7 @@ mod pool;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -190,12 +190,24 @@ struct Account {
 /// (`cache.rs`), failures slow the next attempt (`backoff.rs`), and a name that is not in the
 /// file costs a check against a dummy hash with the file's parameters, so the time of an
 /// answer does not tell which names exist.
+///
+/// The accounts can be replaced while the daemon runs ([`Users::reload`], tetherd's SIGHUP):
+/// every check after the swap sees the new file, a check already running finishes against
+/// the account it started with. The gate stays: a reload resets no attacker's delay. A cached
+/// verification is keyed by the password *and* the account's hash, so it never lets in a
+/// password the new file no longer accepts.
 #[derive(Debug)]
 pub struct Users {
+    accounts: RwLock<Arc<Accounts>>,
+    gate: Gate,
+}
+
+/// One users file's accounts.
+#[derive(Debug)]
+struct Accounts {
     users: HashMap<String, Account>,
     /// The PHC string unknown names are checked against.
     dummy: String,
-    gate: Arc<Gate>,
 }
 
 /// An OpenSSH public key line reduced to `algorithm base64`, the part that identifies it.
@@ -207,6 +219,52 @@ pub fn key_identity(openssh: &str) -> Option<String> {
     Some(format!("{alg} {blob}"))
 }
 
+/// The accounts of a users file's TOML text.
+fn accounts(text: &str) -> Result<Accounts, String> {
+    let file: UsersFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    let mut users = HashMap::new();
+    let first = file.user.first().map(|u| u.password_hash.clone());
+    for u in file.user {
+        if u.name.is_empty() {
+            return Err("a user has an empty name".into());
+        }
+        PasswordHash::new(&u.password_hash)
+            .map_err(|e| format!("user {}: password_hash is not a PHC string: {e}", u.name))?;
+        let mut keys = Vec::new();
+        for k in &u.authorized_keys {
+            keys.push(key_identity(k).ok_or_else(|| {
+                format!(
+                    "user {}: an authorized key is not `algorithm base64 [comment]`",
+                    u.name
+                )
+            })?);
+        }
+        let account = Account {
+            hash: u.password_hash,
+            role: u.role,
+            keys,
+        };
+        if users.insert(u.name.clone(), account).is_some() {
+            return Err(format!("user {} is listed twice", u.name));
+        }
+    }
+    let dummy = dummy_hash(first.as_deref())?;
+    Ok(Accounts { users, dummy })
+}
+
+/// Reads and parses a users file.
+fn read(path: &Path) -> Result<Accounts, UsersError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| UsersError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    accounts(&text).map_err(|message| UsersError::Invalid {
+        path: shown,
+        message,
+    })
+}
+
 impl Users {
     /// Reads and checks a users file (default [`AuthOptions`]).
     pub fn load(path: &Path) -> Result<Users, UsersError> {
@@ -215,24 +273,7 @@ impl Users {
 
     /// Reads and checks a users file.
     pub fn load_with(path: &Path, options: AuthOptions) -> Result<Users, UsersError> {
-        Users::read(path, Arc::new(Gate::new(options)))
-    }
-
-    /// Reads `path` again: a new file, the same pool, backoff and audit limiter.
-    pub fn reload(&self, path: &Path) -> Result<Users, UsersError> {
-        Users::read(path, self.gate.clone())
-    }
-
-    fn read(path: &Path, gate: Arc<Gate>) -> Result<Users, UsersError> {
-        let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| UsersError::Read {
-            path: shown.clone(),
-            source,
-        })?;
-        Users::parse_gated(&text, gate).map_err(|message| UsersError::Invalid {
-            path: shown,
-            message,
-        })
+        Ok(Users::new(read(path)?, options))
     }
 
     /// Parses the TOML text of a users file (default [`AuthOptions`]).
@@ -242,51 +283,42 @@ impl Users {
 
     /// Parses the TOML text of a users file.
     pub fn parse_with(text: &str, options: AuthOptions) -> Result<Users, String> {
-        Users::parse_gated(text, Arc::new(Gate::new(options)))
+        Ok(Users::new(accounts(text)?, options))
     }
 
-    fn parse_gated(text: &str, gate: Arc<Gate>) -> Result<Users, String> {
-        let file: UsersFile = toml::from_str(text).map_err(|e| e.to_string())?;
-        let mut users = HashMap::new();
-        let file_order: Vec<String> = file.user.iter().map(|u| u.name.clone()).collect();
-        for u in file.user {
-            if u.name.is_empty() {
-                return Err("a user has an empty name".into());
-            }
-            PasswordHash::new(&u.password_hash)
-                .map_err(|e| format!("user {}: password_hash is not a PHC string: {e}", u.name))?;
-            let mut keys = Vec::new();
-            for k in &u.authorized_keys {
-                keys.push(key_identity(k).ok_or_else(|| {
-                    format!(
-                        "user {}: an authorized key is not `algorithm base64 [comment]`",
-                        u.name
-                    )
-                })?);
-            }
-            let account = Account {
-                hash: u.password_hash,
-                role: u.role,
-                keys,
-            };
-            if users.insert(u.name.clone(), account).is_some() {
-                return Err(format!("user {} is listed twice", u.name));
-            }
+    fn new(accounts: Accounts, options: AuthOptions) -> Users {
+        Users {
+            accounts: RwLock::new(Arc::new(accounts)),
+            gate: Gate::new(options),
         }
-        let first = file_order.first().and_then(|n| users.get(n));
-        let dummy = dummy_hash(first.map(|a| a.hash.as_str()))?;
-        Ok(Users { users, dummy, gate })
     }
 
-    /// How many users the file holds.
+    /// Replaces the accounts with those of the file at `path` and returns how many it holds.
+    /// A file that cannot be read or is invalid changes nothing (the error says why). The
+    /// pool, the backoff tables and the audit limiter stay.
+    pub fn reload(&self, path: &Path) -> Result<usize, UsersError> {
+        let fresh = Arc::new(read(path)?);
+        let n = fresh.users.len();
+        *self.accounts.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        // Not needed for safety (a cache entry only matches the hash it verified), only to
+        // forget the users who are gone.
+        self.gate.verified.clear();
+        Ok(n)
+    }
+
+    /// The accounts in force now.
+    fn accounts(&self) -> Arc<Accounts> {
+        Arc::clone(&self.accounts.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
     /// How many users the file holds.
     pub fn len(&self) -> usize {
-        self.users.len()
+        self.accounts().users.len()
     }
 
     /// Whether the file holds no users (then nobody gets in).
     pub fn is_empty(&self) -> bool {
-        self.users.is_empty()
+        self.accounts().users.is_empty()
     }
 
     /// Checks a name and password from an unknown origin.
@@ -306,7 +338,8 @@ impl Users {
         origin: Origin,
     ) -> Result<Identity, AuthError> {
         let gate = &self.gate;
-        let account = self.users.get(user);
+        let accounts = self.accounts();
+        let account = accounts.users.get(user);
         if let Some(a) = account
             && gate.verified.contains(user, &a.hash, password)
         {
@@ -320,7 +353,7 @@ impl Users {
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
-        let phc = account.map_or_else(|| self.dummy.clone(), |a| a.hash.clone());
+        let phc = account.map_or_else(|| accounts.dummy.clone(), |a| a.hash.clone());
         let secret = password.to_string();
         let checked = gate.pool.run(move || check(&phc, &secret)).await;
         let peer = origin
@@ -384,7 +417,8 @@ impl Users {
     /// proved it holds.
     pub fn verify_key(&self, user: &str, openssh: &str) -> Result<Identity, AuthError> {
         let denied = || AuthError::denied(user, Duration::ZERO);
-        let account = self.users.get(user).ok_or_else(denied)?;
+        let accounts = self.accounts();
+        let account = accounts.users.get(user).ok_or_else(denied)?;
         let id = key_identity(openssh).ok_or_else(denied)?;
         if account.keys.contains(&id) {
             Ok(Identity {
@@ -550,11 +584,13 @@ mod tests {
         assert!(users.verify_password("alice", "old").await.is_ok());
         // The password changes in the file: the cached verification no longer counts.
         std::fs::write(&file, one_user("alice", "new")).unwrap();
-        let reloaded = users.reload(&file).unwrap();
-        assert!(reloaded.verify_password("alice", "old").await.is_err());
-        // One gate for both: the failure is on record for the old file's holder too.
+        assert_eq!(users.reload(&file).unwrap(), 1);
+        assert!(users.verify_password("alice", "old").await.is_err());
+        // The gate outlives the reload: the failure is on record.
         assert_eq!(users.gate_stats().users_tracked, 1);
-        assert!(reloaded.verify_password("alice", "new").await.is_ok());
+        users.reload(&file).unwrap();
+        assert_eq!(users.gate_stats().users_tracked, 1);
+        assert!(users.verify_password("alice", "new").await.is_ok());
         assert_eq!(
             users.gate_stats().users_tracked,
             0,
@@ -621,6 +657,47 @@ mod tests {
             known.as_secs_f64() * 1000.0 / 6.0,
             unknown.as_secs_f64() * 1000.0 / 6.0
         );
+    }
+
+    #[tokio::test]
+    async fn reload_replaces_accounts_and_a_bad_file_changes_nothing() {
+        let entry = |name: &str, pw: &str, role: &str| {
+            format!(
+                "[[user]]\nname = \"{name}\"\npassword_hash = \"{}\"\nrole = \"{role}\"\n",
+                hash(pw)
+            )
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("users.toml");
+        std::fs::write(&file, entry("alice", "old", "read-write")).unwrap();
+        let users = Arc::new(Users::load(&file).unwrap());
+        // Cached: the next check of the same password is not paid again.
+        assert!(users.verify_password("alice", "old").await.is_ok());
+
+        std::fs::write(
+            &file,
+            entry("alice", "new", "read-only") + &entry("bob", "b", "read-write"),
+        )
+        .unwrap();
+        assert_eq!(users.reload(&file).unwrap(), 2);
+        assert!(
+            users.verify_password("alice", "old").await.is_err(),
+            "a password cached before the reload is not accepted after it"
+        );
+        let alice = users.verify_password("alice", "new").await.unwrap();
+        assert_eq!(alice.role, Role::ReadOnly);
+        assert!(users.verify_password("bob", "b").await.is_ok());
+
+        // A broken file keeps the accounts in force.
+        std::fs::write(&file, "[[user]]\nname = \"x\"\n").unwrap();
+        assert!(matches!(
+            users.reload(&file),
+            Err(UsersError::Invalid { .. })
+        ));
+        std::fs::remove_file(&file).unwrap();
+        assert!(matches!(users.reload(&file), Err(UsersError::Read { .. })));
+        assert_eq!(users.len(), 2);
+        assert!(users.verify_password("bob", "b").await.is_ok());
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //! - `fanout` and `values`: commit and state events rendered once (typed RFC 7951 values
 //!   straight from the schema type) and fanned out to the STREAM subscriptions an index of
 //!   their paths selects;
-//! - `auth` and `tls`: users file with argon2 hashes and roles, TLS and mutual TLS.
+//! - `auth`: the users file with argon2 hashes and roles (TLS is terminated by tetherd,
+//!   `tetherd/src/tls.rs`, so certificates reload on SIGHUP).
 //!
 //! What it is not for: storing or validating configuration (`tether-store`,
 //! `tether-model`), producing state (`tether-worker` fills the `tether-telemetry` state
@@ -26,7 +27,6 @@ pub mod path;
 mod service;
 mod set;
 mod subscribe;
-pub mod tls;
 mod values;
 mod view;
 
@@ -35,4 +35,3 @@ pub use capabilities::GNMI_VERSION;
 pub use error::GnmiError;
 pub use service::{DEFAULT_SUBSCRIBER_QUEUE, GnmiOptions, GnmiService};
 pub use subscribe::{MIN_SAMPLE_INTERVAL, SubscribeStream};
-pub use tls::{TlsError, TlsFiles};

@@ -3,10 +3,13 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+mod auth;
+pub use auth::*;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path as FsPath, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -22,6 +25,8 @@ pub struct Daemon {
     pub child: Child,
     pub addr: String,
     pub data_dir: PathBuf,
+    /// Every line tetherd has logged so far (see [`Daemon::wait_log`]).
+    pub log: Arc<Mutex<Vec<String>>>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -41,6 +46,15 @@ impl Daemon {
 
     /// A daemon on `data_dir` (kept by the caller).
     pub fn start_in(data_dir: &FsPath, extra: &[&str]) -> Result<Daemon, String> {
+        Daemon::start_env(data_dir, extra, &[])
+    }
+
+    /// A daemon on `data_dir` with `env` added to its environment.
+    pub fn start_env(
+        data_dir: &FsPath,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Daemon, String> {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tetherd"));
         cmd.args([
             "--data-dir",
@@ -59,6 +73,7 @@ impl Daemon {
         {
             cmd.args(["--sim-clock", "manual"]);
         }
+        cmd.envs(env.iter().copied());
         cmd.env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -66,9 +81,12 @@ impl Daemon {
         let mut child = cmd.spawn().map_err(|e| e.to_string())?;
         let stderr = child.stderr.take().ok_or("no stderr")?;
         let (tx, rx) = mpsc::channel();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let lines = Arc::clone(&log);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 eprintln!("[tetherd] {line}");
+                lines.lock().unwrap().push(line.clone());
                 if let Some(i) = line.find("listening on ") {
                     let addr = line[i + "listening on ".len()..]
                         .split_whitespace()
@@ -87,6 +105,7 @@ impl Daemon {
             child,
             addr,
             data_dir: data_dir.to_path_buf(),
+            log,
             _dir: None,
         })
     }
@@ -105,6 +124,39 @@ impl Daemon {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Sends `signal` (a `kill` name: HUP, TERM, ...) to the daemon.
+    pub fn signal(&self, signal: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{signal}"), &self.pid().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{signal}");
+    }
+
+    /// Waits (up to 20 s) until the log has `n` lines containing `needle`; those lines.
+    pub async fn wait_log(&self, needle: &str, n: usize) -> Vec<String> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let found: Vec<String> = self
+                .log
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|l| l.contains(needle))
+                .cloned()
+                .collect();
+            if found.len() >= n {
+                return found;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "tetherd did not log {needle:?} {n} times within 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 }
 

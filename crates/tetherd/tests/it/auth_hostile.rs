@@ -12,8 +12,8 @@ use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use tether_proto::gnmi::GetRequest;
 use tether_proto::gnmi::g_nmi_client::GNmiClient;
+use tonic::Code;
 use tonic::transport::Channel;
-use tonic::{Code, Request};
 
 /// argon2id at m = 64 MiB: the cost the issue measured (2 GB for 32 concurrent checks).
 const M_KIB: u32 = 64 * 1024;
@@ -42,14 +42,6 @@ fn users_file(dir: &tempfile::TempDir) -> String {
     )
     .unwrap();
     path.to_str().unwrap().to_string()
-}
-
-fn with_user<T>(msg: T, user: &str, password: &str) -> Request<T> {
-    let mut r = Request::new(msg);
-    r.metadata_mut().insert("username", user.parse().unwrap());
-    r.metadata_mut()
-        .insert("password", password.parse().unwrap());
-    r
 }
 
 /// A field of /proc/PID/status in KiB (VmRSS now, VmHWM the peak).

@@ -92,9 +92,10 @@ async fn until_verdict(
     }
 }
 
-/// The class's state, or null while the worker has not published it yet (the caller polls).
+/// The class's state, or `Null` while the worker has not sampled its counters yet (they are
+/// published on the sampling period and on clock steps, asynchronously to the RPCs).
 async fn class_state(c: &mut GNmiClient<Channel>, policy: &str) -> Value {
-    let r = match c
+    let r = c
         .get(GetRequest {
             path: vec![path(&format!(
                 "/bypass/policies/policy[name={policy}]/classes/class[name=tcp_bypass]/state"
@@ -103,13 +104,12 @@ async fn class_state(c: &mut GNmiClient<Channel>, policy: &str) -> Value {
             encoding: Encoding::JsonIetf as i32,
             ..Default::default()
         })
-        .await
-    {
-        Ok(r) => r.into_inner(),
-        Err(e) if e.code() == tonic::Code::NotFound => return Value::Null,
-        Err(e) => panic!("{e:?}"),
-    };
-    value_of(&r.notification[0].update[0])
+        .await;
+    match r {
+        Ok(r) => value_of(&r.into_inner().notification[0].update[0]),
+        Err(s) if s.code() == tonic::Code::NotFound => Value::Null,
+        Err(s) => panic!("class state: {s}"),
+    }
 }
 
 fn counter(v: &Value, leaf: &str) -> u64 {
