@@ -15,9 +15,11 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tether_proto::gnmi::g_nmi_client::GNmiClient;
 use tether_proto::gnmi::{
-    Encoding, GetRequest, Notification, Path, SetRequest, SetResponse, TypedValue, Update,
-    typed_value,
+    Encoding, GetRequest, Notification, Path, SetRequest, SetResponse, SubscribeRequest,
+    SubscribeResponse, TypedValue, Update, subscribe_response, typed_value,
 };
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Streaming;
 use tonic::transport::Channel;
 
 /// A running tetherd, killed when dropped.
@@ -403,4 +405,56 @@ pub async fn sigterm(mut d: Daemon) -> std::process::ExitStatus {
     })
     .await
     .unwrap()
+}
+
+// ===== Subscribe =====
+
+/// Opens a Subscribe RPC with `first` as its first message; more go through the sender.
+pub async fn open(
+    c: &mut GNmiClient<Channel>,
+    first: SubscribeRequest,
+) -> (
+    tokio::sync::mpsc::Sender<SubscribeRequest>,
+    Streaming<SubscribeResponse>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    tx.send(first).await.unwrap();
+    let s = c
+        .subscribe(ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    (tx, s)
+}
+
+pub async fn next(s: &mut Streaming<SubscribeResponse>) -> SubscribeResponse {
+    tokio::time::timeout(Duration::from_secs(30), s.message())
+        .await
+        .expect("response in time")
+        .unwrap()
+        .expect("open")
+}
+
+pub fn is_sync(r: &SubscribeResponse) -> bool {
+    matches!(
+        r.response,
+        Some(subscribe_response::Response::SyncResponse(true))
+    )
+}
+
+/// Updates until the sync response, by last path element.
+pub async fn until_sync(s: &mut Streaming<SubscribeResponse>) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    loop {
+        let r = next(s).await;
+        if is_sync(&r) {
+            return out;
+        }
+        if let Some(subscribe_response::Response::Update(n)) = &r.response {
+            for u in &n.update {
+                let last = u.path.as_ref().unwrap().elem.last().unwrap().name.clone();
+                out.push((last, value_of(u)));
+            }
+        }
+    }
 }

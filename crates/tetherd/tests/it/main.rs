@@ -7,10 +7,12 @@
 mod common;
 
 mod daemon_lifecycle;
+mod gnmi_extensions;
 mod gnmi_get_set;
 mod gnmi_security;
 mod gnmi_subscribe;
 mod gnmi_subscribe_fanout;
+mod link_state_knobs;
 mod reload;
 mod scenario_bypass;
 mod scenario_link_state;
