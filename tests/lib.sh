@@ -29,3 +29,19 @@ need_build_deps() {
     need_pkgs cmake libpcre2-dev pkg-config
     need_rust
 }
+
+# need_cargo_tool CRATE VERSION: installs a cargo subcommand (e.g. cargo-deny) from crates.io,
+# `--locked`, into ~/.cache/tether/cargo — outside the clone, so it is built once per machine,
+# not per CI run — and puts it on PATH. Its build has a target dir of its own: the project's
+# (CARGO_TARGET_DIR) stays the project's.
+need_cargo_tool() {
+    local crate=$1 version=$2
+    local root=${TETHER_TOOLS:-$HOME/.cache/tether/cargo}
+    export PATH="$root/bin:$PATH"
+    if "$root/bin/$crate" --version 2>/dev/null | grep -qwF "$version"; then
+        return 0
+    fi
+    echo ">> installing $crate $version into $root (cargo install --locked; once per machine)" >&2
+    CARGO_TARGET_DIR="$HOME/.cache/tether/cargo-build" \
+        cargo install --quiet --locked --root "$root" --version "$version" "$crate" >&2
+}

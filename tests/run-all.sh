@@ -11,6 +11,8 @@ need_pkgs nftables conntrack iproute2 python3-venv python3-pip systemd openssl
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
+echo "== supply chain: cargo deny (licences, bans, sources; advisories where the database is reachable)"
+bash tests/supply_chain.sh
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"

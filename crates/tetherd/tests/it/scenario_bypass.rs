@@ -92,6 +92,8 @@ async fn until_verdict(
     }
 }
 
+/// The class's state, or `Null` while the worker has not sampled its counters yet (they are
+/// published on the sampling period and on clock steps, asynchronously to the RPCs).
 async fn class_state(c: &mut GNmiClient<Channel>, policy: &str) -> Value {
     let r = c
         .get(GetRequest {
@@ -102,10 +104,12 @@ async fn class_state(c: &mut GNmiClient<Channel>, policy: &str) -> Value {
             encoding: Encoding::JsonIetf as i32,
             ..Default::default()
         })
-        .await
-        .unwrap()
-        .into_inner();
-    value_of(&r.notification[0].update[0])
+        .await;
+    match r {
+        Ok(r) => value_of(&r.into_inner().notification[0].update[0]),
+        Err(s) if s.code() == tonic::Code::NotFound => Value::Null,
+        Err(s) => panic!("class state: {s}"),
+    }
 }
 
 fn counter(v: &Value, leaf: &str) -> u64 {
