@@ -35,7 +35,7 @@ mod subscribe;
 mod values;
 mod view;
 
-pub use auth::{Identity, Role, Users, UsersError};
+pub use auth::{AuthOptions, Identity, Role, Users, UsersError};
 pub use capabilities::GNMI_VERSION;
 pub use commit::DEFAULT_ROLLBACK;
 pub use error::GnmiError;

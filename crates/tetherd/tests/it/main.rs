@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod auth_hostile;
 mod daemon_lifecycle;
 mod gnmi_commit_confirmed;
 mod gnmi_extensions;
