@@ -105,6 +105,8 @@ lint_unit() { # every key the unit must have, with its exact value where it matt
         '^StateDirectory=tether$' \
         '^(DynamicUser=yes|User=tether)$' \
         '^Restart=on-failure$' \
+        '^ExecReload=/bin/kill -HUP \$MAINPID$' \
+        '^WatchdogSec=[0-9]+s$' \
         '^RestartSec=[0-9]+' \
         '^LimitNOFILE=[0-9]+$'; do
         grep -Eq "$re" deploy/tetherd.service || missing+=("$re")
@@ -114,7 +116,11 @@ lint_unit() { # every key the unit must have, with its exact value where it matt
         grep -vq '=CAP_NET_ADMIN$'; then missing+=("CAP_NET_ADMIN only"); fi
     [ ${#missing[@]} -eq 0 ] || { echo "      missing: ${missing[*]}"; return 1; }
 }
-check "unit has every required key (Type, ExecStart --config, CAP_NET_ADMIN only, sandbox, StateDirectory, Restart, LimitNOFILE)" lint_unit
+check "unit has every required key (Type, ExecStart --config, ExecReload SIGHUP, WatchdogSec, CAP_NET_ADMIN only, sandbox, StateDirectory, Restart, LimitNOFILE)" lint_unit
+watchdog_matches_daemon() { # WatchdogSec= only once tetherd feeds the watchdog
+    ! grep -q '^WatchdogSec=' deploy/tetherd.service || grep -rq WATCHDOG_USEC crates/tetherd/src
+}
+check "unit WatchdogSec= is fed by tetherd (WATCHDOG_USEC handled)" watchdog_matches_daemon
 type_matches_daemon() { # Type=notify only once tetherd sends READY=1 to $NOTIFY_SOCKET
     if grep -q '^Type=notify$' deploy/tetherd.service; then
         grep -rq NOTIFY_SOCKET crates/tetherd/src

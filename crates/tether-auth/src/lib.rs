@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
@@ -104,10 +104,16 @@ struct Account {
 
 /// The users allowed in, with a cache of verified passwords: argon2 is deliberately slow
 /// (tens of ms) and must not be paid on every RPC.
+///
+/// The accounts can be replaced while the daemon runs ([`Users::reload`], tetherd's SIGHUP):
+/// every check after the swap sees the new file, a check already running finishes against
+/// the account it started with. A cached verification is keyed by the password *and* the
+/// account's hash, so it never lets in a password the new file no longer accepts.
 #[derive(Debug)]
 pub struct Users {
-    users: HashMap<String, Account>,
-    /// user → keyed hash of the last password that verified (never the password itself).
+    users: RwLock<Arc<HashMap<String, Account>>>,
+    /// user → keyed hash of the last (password, password_hash) that verified (never the
+    /// password itself).
     verified: Mutex<HashMap<String, u64>>,
     keyed: RandomState,
 }
@@ -119,6 +125,37 @@ pub fn key_identity(openssh: &str) -> Option<String> {
         return None;
     };
     Some(format!("{alg} {blob}"))
+}
+
+/// The accounts of a users file's TOML text.
+fn accounts(text: &str) -> Result<HashMap<String, Account>, String> {
+    let file: UsersFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    let mut users = HashMap::new();
+    for u in file.user {
+        if u.name.is_empty() {
+            return Err("a user has an empty name".into());
+        }
+        PasswordHash::new(&u.password_hash)
+            .map_err(|e| format!("user {}: password_hash is not a PHC string: {e}", u.name))?;
+        let mut keys = Vec::new();
+        for k in &u.authorized_keys {
+            keys.push(key_identity(k).ok_or_else(|| {
+                format!(
+                    "user {}: an authorized key is not `algorithm base64 [comment]`",
+                    u.name
+                )
+            })?);
+        }
+        let account = Account {
+            hash: u.password_hash,
+            role: u.role,
+            keys,
+        };
+        if users.insert(u.name.clone(), account).is_some() {
+            return Err(format!("user {} is listed twice", u.name));
+        }
+    }
+    Ok(users)
 }
 
 impl Users {
@@ -137,47 +174,41 @@ impl Users {
 
     /// Parses the TOML text of a users file.
     pub fn parse(text: &str) -> Result<Users, String> {
-        let file: UsersFile = toml::from_str(text).map_err(|e| e.to_string())?;
-        let mut users = HashMap::new();
-        for u in file.user {
-            if u.name.is_empty() {
-                return Err("a user has an empty name".into());
-            }
-            PasswordHash::new(&u.password_hash)
-                .map_err(|e| format!("user {}: password_hash is not a PHC string: {e}", u.name))?;
-            let mut keys = Vec::new();
-            for k in &u.authorized_keys {
-                keys.push(key_identity(k).ok_or_else(|| {
-                    format!(
-                        "user {}: an authorized key is not `algorithm base64 [comment]`",
-                        u.name
-                    )
-                })?);
-            }
-            let account = Account {
-                hash: u.password_hash,
-                role: u.role,
-                keys,
-            };
-            if users.insert(u.name.clone(), account).is_some() {
-                return Err(format!("user {} is listed twice", u.name));
-            }
-        }
         Ok(Users {
-            users,
+            users: RwLock::new(Arc::new(accounts(text)?)),
             verified: Mutex::new(HashMap::new()),
             keyed: RandomState::new(),
         })
     }
 
+    /// Replaces the accounts with those of the file at `path` and returns how many it holds.
+    /// A file that cannot be read or is invalid changes nothing (the error says why).
+    pub fn reload(&self, path: &Path) -> Result<usize, UsersError> {
+        let fresh = Users::load(path)?.accounts();
+        let n = fresh.len();
+        *self.users.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        // Not needed for safety (a cache entry only matches the hash it verified), only to
+        // forget the users who are gone.
+        self.verified
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        Ok(n)
+    }
+
+    /// The accounts in force now.
+    fn accounts(&self) -> Arc<HashMap<String, Account>> {
+        Arc::clone(&self.users.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
     /// How many users the file holds.
     pub fn len(&self) -> usize {
-        self.users.len()
+        self.accounts().len()
     }
 
     /// Whether the file holds no users (then nobody gets in).
     pub fn is_empty(&self) -> bool {
-        self.users.is_empty()
+        self.accounts().is_empty()
     }
 
     /// Checks a name and password.
@@ -189,10 +220,10 @@ impl Users {
         let denied = || AuthError {
             user: user.to_string(),
         };
-        let Some(account) = self.users.get(user).cloned() else {
+        let Some(account) = self.accounts().get(user).cloned() else {
             return Err(denied());
         };
-        let key = self.keyed.hash_one(password);
+        let key = self.keyed.hash_one((password, &account.hash));
         let cached = self
             .verified
             .lock()
@@ -231,7 +262,8 @@ impl Users {
         let denied = || AuthError {
             user: user.to_string(),
         };
-        let account = self.users.get(user).ok_or_else(denied)?;
+        let accounts = self.accounts();
+        let account = accounts.get(user).ok_or_else(denied)?;
         let id = key_identity(openssh).ok_or_else(denied)?;
         if account.keys.contains(&id) {
             Ok(Identity {
@@ -281,6 +313,47 @@ mod tests {
         assert!(users.verify_key("rw", KEY).is_err());
         assert!(users.verify_key("ro", "ssh-ed25519 AAAAother").is_err());
         assert!(users.verify_key("ro", "garbage").is_err());
+    }
+
+    #[tokio::test]
+    async fn reload_replaces_accounts_and_a_bad_file_changes_nothing() {
+        let entry = |name: &str, pw: &str, role: &str| {
+            format!(
+                "[[user]]\nname = \"{name}\"\npassword_hash = \"{}\"\nrole = \"{role}\"\n",
+                hash(pw)
+            )
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("users.toml");
+        std::fs::write(&file, entry("alice", "old", "read-write")).unwrap();
+        let users = Arc::new(Users::load(&file).unwrap());
+        // Cached: the next check of the same password is not paid again.
+        assert!(users.verify_password("alice", "old").await.is_ok());
+
+        std::fs::write(
+            &file,
+            entry("alice", "new", "read-only") + &entry("bob", "b", "read-write"),
+        )
+        .unwrap();
+        assert_eq!(users.reload(&file).unwrap(), 2);
+        assert!(
+            users.verify_password("alice", "old").await.is_err(),
+            "a password cached before the reload is not accepted after it"
+        );
+        let alice = users.verify_password("alice", "new").await.unwrap();
+        assert_eq!(alice.role, Role::ReadOnly);
+        assert!(users.verify_password("bob", "b").await.is_ok());
+
+        // A broken file keeps the accounts in force.
+        std::fs::write(&file, "[[user]]\nname = \"x\"\n").unwrap();
+        assert!(matches!(
+            users.reload(&file),
+            Err(UsersError::Invalid { .. })
+        ));
+        std::fs::remove_file(&file).unwrap();
+        assert!(matches!(users.reload(&file), Err(UsersError::Read { .. })));
+        assert_eq!(users.len(), 2);
+        assert!(users.verify_password("bob", "b").await.is_ok());
     }
 
     #[test]

@@ -35,6 +35,16 @@ pub(crate) struct Filter {
     pub path: ResolvedPath,
     /// Whether counter batches (SAMPLE data) count as changes for it (TARGET_DEFINED).
     pub counters: bool,
+    /// The Depth extension's level: leaves deeper below the path are not for it.
+    pub depth: Option<u32>,
+}
+
+impl Filter {
+    /// Whether the leaf (or removed node) at `segs` is within the filter's depth.
+    fn within_depth(&self, segs: &[Segment<'_>]) -> bool {
+        self.depth
+            .is_none_or(|d| path::beyond(&self.path.steps, segs).is_none_or(|n| n <= d as usize))
+    }
 }
 
 /// An event rendered once for every subscription: gNMI updates and delete paths, by leaf.
@@ -399,6 +409,7 @@ impl Hub {
                     if (!counters || filter.counters)
                         && e.wants_module(&segs)
                         && path::covers(&filter.path.steps, &segs, false)
+                        && filter.within_depth(&segs)
                     {
                         let i = u32::try_from(i).unwrap_or(u32::MAX);
                         push_once(&mut matched.entry(id).or_default().updates, i);
@@ -422,6 +433,7 @@ impl Hub {
                     };
                     if e.wants_module(&segs)
                         && path::covers(&filter.path.steps, &segs, subtree_deletes)
+                        && filter.within_depth(&segs)
                     {
                         let i = u32::try_from(i).unwrap_or(u32::MAX);
                         push_once(&mut matched.entry(id).or_default().deletes, i);

@@ -9,15 +9,17 @@ use tracing::Span;
 
 use crate::encoding::WireEncoding;
 use crate::error::GnmiError;
+use crate::extensions::{self, Rpc};
 use crate::path::{self, PathError, ResolvedPath};
 use crate::service::Shared;
-use crate::view::{self, DataKind, Shape};
+use crate::view::{self, DataKind, Scope, Shape};
 
 pub(crate) fn get(
     shared: &Shared,
     request: &GetRequest,
     span: &Span,
 ) -> Result<GetResponse, GnmiError> {
+    let extensions = extensions::examine(Rpc::Get, &request.extension)?;
     let encoding = WireEncoding::from_request(request.encoding)?;
     let kind = match DataType::try_from(request.r#type) {
         Ok(DataType::All) => DataKind::All,
@@ -55,9 +57,12 @@ pub(crate) fn get(
             shared.store.as_ref(),
             &shared.state,
             rp,
-            kind,
-            Shape::Subtree,
-            &models,
+            Scope {
+                kind,
+                shape: Shape::Subtree,
+                models: &models,
+                depth: extensions.depth,
+            },
         )?;
         if selected.is_empty() && !rp.has_wildcards() && !rp.is_root() {
             return Err(GnmiError::NotFound(format!("{rp} names no data")));

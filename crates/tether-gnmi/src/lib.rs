@@ -10,7 +10,10 @@
 //! - `fanout` and `values`: commit and state events rendered once (typed RFC 7951 values
 //!   straight from the schema type) and fanned out to the STREAM subscriptions an index of
 //!   their paths selects;
-//! - `auth` and `tls`: users file with argon2 hashes and roles, TLS and mutual TLS.
+//! - `extensions`, `depth` and `commit`: every request's gNMI extensions examined (none is
+//!   ever dropped), the Depth extension, and the Commit extension's hook;
+//! - `auth`: the users file with argon2 hashes and roles (TLS is terminated by tetherd,
+//!   `tetherd/src/tls.rs`, so certificates reload on SIGHUP).
 //!
 //! What it is not for: storing or validating configuration (`tether-store`,
 //! `tether-model`), producing state (`tether-worker` fills the `tether-telemetry` state
@@ -18,21 +21,23 @@
 
 pub mod auth;
 mod capabilities;
+mod commit;
+mod depth;
 pub mod encoding;
 mod error;
+mod extensions;
 mod fanout;
 mod get;
 pub mod path;
 mod service;
 mod set;
 mod subscribe;
-pub mod tls;
 mod values;
 mod view;
 
 pub use auth::{Identity, Role, Users, UsersError};
 pub use capabilities::GNMI_VERSION;
 pub use error::GnmiError;
+pub use extensions::CommitAction;
 pub use service::{DEFAULT_SUBSCRIBER_QUEUE, GnmiOptions, GnmiService};
 pub use subscribe::{MIN_SAMPLE_INTERVAL, SubscribeStream};
-pub use tls::{TlsError, TlsFiles};

@@ -220,23 +220,59 @@ pub(crate) fn covers(steps: &[Step], segs: &[Segment<'_>], ancestors_too: bool) 
         return ancestors_too;
     }
     match step {
-        Step::Node { module, name, keys } => {
-            let seg = &segs[0];
-            let module_ok = seg.module.is_none_or(|m| m == module.as_str());
-            let keys_ok = keys.iter().all(|(k, v)| match v {
-                None => true,
-                Some(v) => seg
-                    .keys
-                    .iter()
-                    .any(|(sk, sv)| *sk == k.as_str() && *sv == v.as_str()),
-            });
-            module_ok
-                && seg.name == name.as_str()
-                && keys_ok
-                && covers(rest, &segs[1..], ancestors_too)
+        Step::Node { .. } => {
+            node_matches(step, &segs[0]) && covers(rest, &segs[1..], ancestors_too)
         }
         Step::AnyChild => covers(rest, &segs[1..], ancestors_too),
         Step::AnyDescendants => (0..=segs.len()).any(|i| covers(rest, &segs[i..], ancestors_too)),
+    }
+}
+
+/// Whether a named step matches one data-path segment: same name, the module if the
+/// segment names one, every key the step gives.
+fn node_matches(step: &Step, seg: &Segment<'_>) -> bool {
+    let Step::Node { module, name, keys } = step else {
+        return false;
+    };
+    seg.module.is_none_or(|m| m == module.as_str())
+        && seg.name == name.as_str()
+        && keys.iter().all(|(k, v)| match v {
+            None => true,
+            Some(v) => seg
+                .keys
+                .iter()
+                .any(|(sk, sv)| *sk == k.as_str() && *sv == v.as_str()),
+        })
+}
+
+/// How many segments of `segs` lie beyond the node `steps` names (a trailing `...` left
+/// out), at the closest match; `None` when `steps` do not reach that far into `segs`. The
+/// Depth extension counts levels with it: a leaf directly in the named node is 1 beyond.
+pub(crate) fn beyond(steps: &[Step], segs: &[Segment<'_>]) -> Option<usize> {
+    let mut steps = steps;
+    while let Some((Step::AnyDescendants, rest)) = steps.split_last() {
+        steps = rest;
+    }
+    beyond_from(steps, segs)
+}
+
+fn beyond_from(steps: &[Step], segs: &[Segment<'_>]) -> Option<usize> {
+    let Some((step, rest)) = steps.split_first() else {
+        return Some(segs.len());
+    };
+    let seg = segs.first()?;
+    match step {
+        Step::Node { .. } => {
+            if node_matches(step, seg) {
+                beyond_from(rest, &segs[1..])
+            } else {
+                None
+            }
+        }
+        Step::AnyChild => beyond_from(rest, &segs[1..]),
+        Step::AnyDescendants => (0..=segs.len())
+            .filter_map(|i| beyond_from(rest, &segs[i..]))
+            .min(),
     }
 }
 

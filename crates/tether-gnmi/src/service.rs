@@ -182,6 +182,10 @@ impl GNmi for GnmiService {
         let span = rpc_span("Capabilities");
         let r = async {
             self.caller(&request, &span).await?;
+            crate::extensions::examine(
+                crate::extensions::Rpc::Capabilities,
+                &request.get_ref().extension,
+            )?;
             Ok(crate::capabilities::capabilities(self.shared.schema))
         }
         .instrument(span.clone())

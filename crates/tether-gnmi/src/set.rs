@@ -10,8 +10,10 @@ use tether_proto::gnmi::{
 use tether_store::CommitMeta;
 use tracing::{Instrument, Span};
 
+use crate::commit;
 use crate::encoding;
 use crate::error::GnmiError;
+use crate::extensions::{self, Rpc};
 use crate::get::{now_ns, paths_field};
 use crate::path::{self, ResolvedPath};
 use crate::service::{Caller, Shared};
@@ -22,6 +24,7 @@ pub(crate) async fn set(
     request: &SetRequest,
     span: &Span,
 ) -> Result<SetResponse, GnmiError> {
+    let extensions = extensions::examine(Rpc::Set, &request.extension)?;
     let prefix = request.prefix.as_ref();
     let mut edits = Vec::new();
     let mut results = Vec::new();
@@ -97,29 +100,9 @@ pub(crate) async fn set(
             h.owner
         )));
     }
-    let timestamp = if edits.is_empty() {
-        now_ns()
-    } else {
-        // The commit's own span: the worker's reconcile joins the trace beneath it through the
-        // traceparent the commit carries (Set → store.commit → worker.reconcile).
-        let commit_span =
-            tracing::info_span!(parent: span, "store.commit", commit = tracing::field::Empty);
-        let meta = CommitMeta {
-            user: caller.identity.user.clone(),
-            client: caller.peer.clone(),
-            comment: None,
-            traceparent: commit_span.in_scope(tether_telemetry::otel::current_traceparent),
-        };
-        let outcome = shared
-            .store
-            .commit(edits, meta)
-            .wait()
-            .instrument(commit_span.clone())
-            .await;
-        let outcome = outcome?;
-        commit_span.record("commit", outcome.id);
-        span.record("commit", outcome.id);
-        i64::try_from(outcome.time_ns).unwrap_or(i64::MAX)
+    let timestamp = match &extensions.commit {
+        Some(action) => commit::confirmed(shared, caller, action, edits, span).await?,
+        None => apply(shared, caller, edits, span).await?,
     };
     #[allow(deprecated)]
     for r in &mut results {
@@ -131,4 +114,36 @@ pub(crate) async fn set(
         timestamp,
         ..Default::default()
     })
+}
+
+/// Commits `edits` to the running datastore as one transaction and returns its time (now,
+/// when there is nothing to commit).
+pub(crate) async fn apply(
+    shared: &Shared,
+    caller: &Caller,
+    edits: Vec<Edit>,
+    span: &Span,
+) -> Result<i64, GnmiError> {
+    if edits.is_empty() {
+        return Ok(now_ns());
+    }
+    // The commit's own span: the worker's reconcile joins the trace beneath it through the
+    // traceparent the commit carries (Set → store.commit → worker.reconcile).
+    let commit_span =
+        tracing::info_span!(parent: span, "store.commit", commit = tracing::field::Empty);
+    let meta = CommitMeta {
+        user: caller.identity.user.clone(),
+        client: caller.peer.clone(),
+        comment: None,
+        traceparent: commit_span.in_scope(tether_telemetry::otel::current_traceparent),
+    };
+    let outcome = shared
+        .store
+        .commit(edits, meta)
+        .wait()
+        .instrument(commit_span.clone())
+        .await?;
+    commit_span.record("commit", outcome.id);
+    span.record("commit", outcome.id);
+    Ok(i64::try_from(outcome.time_ns).unwrap_or(i64::MAX))
 }

@@ -11,6 +11,7 @@ use tether_telemetry::StateTree;
 use yang3::data::{Data, DataFormat, DataNodeRef, DataPrinterFlags, DataTree};
 use yang3::schema::SchemaNodeKind;
 
+use crate::depth;
 use crate::error::GnmiError;
 use crate::path::ResolvedPath;
 
@@ -38,20 +39,28 @@ pub enum Shape {
 /// reported with path `/` and the whole document, module-qualified, as value.
 pub type Selected = Vec<(String, Value)>;
 
-/// Reads what `path` selects. `models` restricts the result to those modules (gNMI
-/// `use_models`); empty means all.
+/// What a read returns besides the path: the data kind, the shape, the modules (gNMI
+/// `use_models`; empty means all) and the Depth extension's level (`None`: no limit).
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub kind: DataKind,
+    pub shape: Shape,
+    pub models: &'a HashSet<String>,
+    pub depth: Option<u32>,
+}
+
+/// Reads what `path` selects.
 pub fn read(
     schema: &'static Schema,
     store: &dyn Store,
     state: &StateTree,
     path: &ResolvedPath,
-    kind: DataKind,
-    shape: Shape,
-    models: &HashSet<String>,
+    scope: Scope<'_>,
 ) -> Result<Selected, GnmiError> {
+    let kind = scope.kind;
     if kind == DataKind::Config {
         let config = store.config();
-        return select(schema, config.tree(), path, shape, models);
+        return select(schema, config.tree(), path, scope);
     }
     let mut tree = DataTree::new(schema.context());
     if kind == DataKind::All {
@@ -59,7 +68,7 @@ pub fn read(
         copy_config(schema, &config, path, &mut tree)?;
     }
     add_state(schema, state, path, &mut tree);
-    select(schema, &tree, path, shape, models)
+    select(schema, &tree, path, scope)
 }
 
 fn copy_config(
@@ -116,9 +125,14 @@ fn select(
     schema: &'static Schema,
     tree: &DataTree<'static>,
     path: &ResolvedPath,
-    shape: Shape,
-    models: &HashSet<String>,
+    scope: Scope<'_>,
 ) -> Result<Selected, GnmiError> {
+    let Scope {
+        shape,
+        models,
+        depth,
+        ..
+    } = scope;
     let wanted =
         |n: &DataNodeRef<'_>| models.is_empty() || models.contains(n.schema().module().name());
     let nodes: Vec<DataNodeRef<'_>> = if tree.reference().is_none() {
@@ -151,13 +165,22 @@ fn select(
                     doc.extend(m);
                 }
             }
-            out.push(("/".to_string(), Value::Object(doc)));
+            let doc = Value::Object(doc);
+            let doc = match depth {
+                Some(d) => depth::prune(doc, d),
+                None => doc,
+            };
+            out.push(("/".to_string(), doc));
         }
         Shape::Subtree => {
             for n in &nodes {
                 // A leaf is reported even when it only holds its default; a container that
                 // holds nothing but defaults names nothing that was set.
-                match node_value(schema, n, !is_terminal(n))? {
+                let value = node_value(schema, n, !is_terminal(n))?;
+                match value.map(|v| match depth {
+                    Some(d) => depth::prune(v, d),
+                    None => v,
+                }) {
                     Some(Value::Object(m)) if m.is_empty() && n.schema().is_np_container() => {}
                     Some(v) => out.push((n.path(), v)),
                     None => {}
@@ -167,6 +190,11 @@ fn select(
         Shape::Leaves => {
             let mut seen = HashSet::new();
             for n in &nodes {
+                let base = if path.is_root() {
+                    "/".to_string()
+                } else {
+                    n.path()
+                };
                 for leaf in n.traverse() {
                     if !is_terminal(&leaf) {
                         continue;
@@ -174,6 +202,9 @@ fn select(
                     // A leaf that only holds its default is reported with that default,
                     // as Get reports it.
                     let p = leaf.path();
+                    if depth.is_some_and(|d| !depth::leaf_within(&base, &p, d)) {
+                        continue;
+                    }
                     if !seen.contains(&p)
                         && let Some(v) = node_value(schema, &leaf, false)?
                     {

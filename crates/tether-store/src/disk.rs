@@ -8,6 +8,9 @@
 //! - `runtime`: daemon records kept beside the configuration (see `Store::runtime_put`).
 //! - `snapshot`: key `tree`, the commit id (8 bytes, big-endian) and a LYB image of the
 //!   configuration as of that commit. Boot loads it and replays the commits made after it.
+//! - `confirmed`: key `pending`, the JSON record of the pending confirmed commit (the
+//!   configuration to revert to, the deadline, the token; `confirmed.rs`), written in the same
+//!   transaction as the commit that starts, confirms or reverts it.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -15,6 +18,7 @@ use std::time::{Duration, Instant};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
+use crate::confirmed::RECORD_KEY;
 use crate::durable::DataFiles;
 use crate::{CommitRecord, StoreError};
 
@@ -25,6 +29,7 @@ pub(crate) struct Disk {
     pub(crate) commits: sled::Tree,
     pub(crate) runtime: sled::Tree,
     pub(crate) snapshot: sled::Tree,
+    pub(crate) confirmed: sled::Tree,
     files: DataFiles,
     sync: bool,
 }
@@ -48,6 +53,7 @@ impl Disk {
         let commits = db.open_tree("commits")?;
         let runtime = db.open_tree("runtime")?;
         let snapshot = db.open_tree("snapshot")?;
+        let confirmed = db.open_tree("confirmed")?;
         // Make sure the files exist before opening them for sync.
         db.flush()?;
         let files = DataFiles::open(dir).map_err(|e| StoreError::from_io(&e))?;
@@ -57,6 +63,7 @@ impl Disk {
             commits,
             runtime,
             snapshot,
+            confirmed,
             files,
             sync,
         })
@@ -90,16 +97,19 @@ impl Disk {
     }
 
     /// Writes a commit (its changed leaves and its record) in one sled transaction, not yet
-    /// synced; drops the record that falls out of the log.
+    /// synced; drops the record that falls out of the log. `confirmed` changes the pending
+    /// confirmed-commit record in the same transaction, so a crash never leaves a confirmed
+    /// commit on disk without what reverts it (or a revert without its record gone).
     pub(crate) fn write_commit(
         &self,
         record: &CommitRecord,
         encoded: &[u8],
         keep: u64,
+        confirmed: Option<&ConfirmedWrite>,
     ) -> Result<(), StoreError> {
         let id = record.id;
         let written: Result<(), TransactionError<()>> =
-            (&self.config, &self.commits).transaction(|(cfg, log)| {
+            (&self.config, &self.commits, &self.confirmed).transaction(|(cfg, log, pending)| {
                 for c in &record.changes {
                     match &c.new {
                         Some(v) => cfg.insert(c.path.as_bytes(), v.as_bytes())?,
@@ -110,9 +120,33 @@ impl Disk {
                 if id > keep {
                     log.remove(&id_key(id - keep))?;
                 }
+                match confirmed {
+                    Some(ConfirmedWrite::Put(v)) => {
+                        pending.insert(RECORD_KEY, v.as_slice())?;
+                    }
+                    Some(ConfirmedWrite::Remove) => {
+                        pending.remove(RECORD_KEY)?;
+                    }
+                    None => {}
+                }
                 Ok::<(), ConflictableTransactionError<()>>(())
             });
         written.map_err(tx_error)
+    }
+
+    /// Changes the pending confirmed-commit record alone (a request that changed no leaf),
+    /// not yet synced.
+    pub(crate) fn write_confirmed(&self, w: &ConfirmedWrite) -> Result<(), StoreError> {
+        match w {
+            ConfirmedWrite::Put(v) => self.confirmed.insert(RECORD_KEY, v.as_slice())?,
+            ConfirmedWrite::Remove => self.confirmed.remove(RECORD_KEY)?,
+        };
+        Ok(())
+    }
+
+    /// The pending confirmed-commit record, if any.
+    pub(crate) fn confirmed_record(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.confirmed.get(RECORD_KEY)?.map(|v| v.to_vec()))
     }
 
     /// Takes back commits the store wrote but never acknowledged (their sync failed): each
@@ -146,6 +180,12 @@ impl Disk {
         }
         Ok(n)
     }
+}
+
+/// A change of the pending confirmed-commit record.
+pub(crate) enum ConfirmedWrite {
+    Put(Vec<u8>),
+    Remove,
 }
 
 /// A failed sled transaction as a store error (ours never abort on purpose).

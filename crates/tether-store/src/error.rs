@@ -29,6 +29,9 @@ pub enum StoreError {
     /// Rollback to a commit the log no longer (or never) held.
     #[error("commit {0} is not in the commit log")]
     UnknownCommit(u64),
+    /// A confirmed-commit rule refused the request (`confirmed.rs`); nothing changed.
+    #[error(transparent)]
+    Confirm(#[from] crate::ConfirmError),
     /// The writer thread is gone (shutdown).
     #[error("the store is shut down")]
     Closed,

@@ -20,6 +20,7 @@
 //! installed in it, never during disk I/O.
 
 mod boot;
+mod confirmed;
 mod disk;
 mod durable;
 mod error;
@@ -29,6 +30,9 @@ mod sled_store;
 mod writer;
 
 pub use boot::CheckReport;
+pub use confirmed::{
+    Caller, ConfirmError, ConfirmKey, ConfirmedAction, ConfirmedRequest, ConfirmedStatus,
+};
 pub use error::StoreError;
 pub use lock::{Datastore, Holder, Locks};
 pub use record::{CommitMeta, CommitOutcome, CommitRecord};
@@ -46,6 +50,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Returns the configuration to what it was right after commit `id`, as a new commit.
     fn rollback(&self, id: u64, meta: CommitMeta) -> Pending;
+
+    /// A confirmed-commit request (start, follow up, confirm, cancel, extend, session end;
+    /// `confirmed.rs` has the rules). While a confirmed commit is pending, [`Store::commit`]
+    /// and [`Store::rollback`] are refused with [`ConfirmError::Pending`].
+    fn confirmed(&self, request: ConfirmedRequest, meta: CommitMeta) -> Pending;
+
+    /// The pending confirmed commit, if any.
+    fn confirmed_status(&self) -> Option<ConfirmedStatus>;
 
     /// A read view of the running configuration.
     fn config(&self) -> RwLockReadGuard<'_, ConfigTree>;

@@ -27,7 +27,10 @@ use tracing::{info, info_span};
 
 use crate::boot::{self, CheckReport};
 use crate::disk::{Disk, Marker, corrupt};
-use crate::{CommitMeta, CommitOutcome, CommitRecord, Pending, Store, StoreError};
+use crate::{
+    CommitMeta, CommitOutcome, CommitRecord, ConfirmedRequest, ConfirmedStatus, Pending, Store,
+    StoreError,
+};
 
 /// How the store is opened.
 #[derive(Debug, Clone)]
@@ -60,6 +63,26 @@ pub(crate) enum Request {
         meta: CommitMeta,
         reply: Reply,
     },
+    /// A confirmed-commit request (`confirmed.rs`); always a batch of its own.
+    Confirmed {
+        request: ConfirmedRequest,
+        meta: CommitMeta,
+        reply: Reply,
+    },
+}
+
+impl Request {
+    pub(crate) fn is_confirmed(&self) -> bool {
+        matches!(self, Request::Confirmed { .. })
+    }
+
+    pub(crate) fn into_reply(self) -> Reply {
+        match self {
+            Request::Commit { reply, .. }
+            | Request::Rollback { reply, .. }
+            | Request::Confirmed { reply, .. } => reply,
+        }
+    }
 }
 
 pub(crate) type Reply = oneshot::Sender<Result<CommitOutcome, StoreError>>;
@@ -75,6 +98,9 @@ pub(crate) struct Shared {
     pub(crate) bus: broadcast::Sender<Arc<CommitRecord>>,
     /// Serialises runtime-record writes with their sync.
     pub(crate) runtime_lock: Mutex<()>,
+    /// The pending confirmed commit as of the last durable batch (the writer's is the truth;
+    /// this copy is for [`Store::confirmed_status`]).
+    pub(crate) confirmed: RwLock<Option<ConfirmedStatus>>,
 }
 
 impl Shared {
@@ -115,6 +141,7 @@ impl SledStore {
             keep: options.keep_commits.max(1),
             bus,
             runtime_lock: Mutex::new(()),
+            confirmed: RwLock::new(None),
         });
         info!(
             from = loaded.how,
@@ -124,14 +151,18 @@ impl SledStore {
         );
 
         let (tx, rx) = mpsc::channel();
-        let writer = crate::writer::Writer {
+        let mut writer = crate::writer::Writer {
             s: Arc::clone(&shared),
             working,
             last_id: loaded.last_id,
             snapshot_id: loaded.snapshot_id,
             marker,
             fault: None,
+            pending: None,
         };
+        // RFC 6241 §8.4.1: a restart with a confirmed commit pending reverts it, before the
+        // store serves anyone (the worker never applies the unconfirmed configuration).
+        writer.revert_at_boot()?;
         let handle = std::thread::Builder::new()
             .name("tether-store-writer".into())
             .spawn(move || writer.run(rx))?;
@@ -195,6 +226,22 @@ impl Store for SledStore {
             meta,
             reply,
         })
+    }
+
+    fn confirmed(&self, request: ConfirmedRequest, meta: CommitMeta) -> Pending {
+        self.send(|reply| Request::Confirmed {
+            request,
+            meta,
+            reply,
+        })
+    }
+
+    fn confirmed_status(&self) -> Option<ConfirmedStatus> {
+        self.shared
+            .confirmed
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn config(&self) -> RwLockReadGuard<'_, ConfigTree> {

@@ -9,7 +9,8 @@ use tether_model::{ConfigTree, Edit, LeafChange, Prepared};
 use tether_syntax::time::wall_clock_ns as now_ns;
 use tracing::{debug, error, info, info_span, warn};
 
-use crate::disk::{Disk, Marker, corrupt, id_key};
+use crate::confirmed::Live;
+use crate::disk::{ConfirmedWrite, Disk, Marker, corrupt, id_key};
 use crate::sled_store::{Reply, Request, Shared};
 use crate::{CommitMeta, CommitOutcome, CommitRecord, StoreError};
 
@@ -65,7 +66,20 @@ struct Accepted {
     prepared: Option<Prepared>,
     outcome: CommitOutcome,
     record: Option<Arc<CommitRecord>>,
+    /// Something besides a commit record was written (the confirmed-commit record).
+    dirty: bool,
+    /// The pending confirmed commit once this is durable (`None`: unchanged).
+    pending: Option<Option<Live>>,
 }
+
+/// What `commit_one` made: the prepared transaction to install, the answer, the record to
+/// announce, and whether it wrote anything that needs the batch's sync without a record.
+pub(crate) type Committed = (
+    Option<Prepared>,
+    CommitOutcome,
+    Option<Arc<CommitRecord>>,
+    bool,
+);
 
 /// The writer thread's state.
 pub(crate) struct Writer {
@@ -77,23 +91,50 @@ pub(crate) struct Writer {
     pub(crate) snapshot_id: u64,
     pub(crate) marker: Marker,
     pub(crate) fault: Option<Fault>,
+    /// The pending confirmed commit as of the last durable batch.
+    pub(crate) pending: Option<Live>,
 }
 
 impl Writer {
-    /// Applies requests in arrival order, and syncs once per batch (group commit).
+    /// Applies requests in arrival order, and syncs once per batch (group commit). A
+    /// confirmed-commit request is a batch of its own, so the pending state every other
+    /// request is checked against is always the durable one; while a confirmed commit is
+    /// pending the wait for requests ends at its deadline, and the timeout reverts it here.
     pub(crate) fn run(mut self, rx: mpsc::Receiver<Request>) {
         if self.snapshot_id != self.last_id {
             self.snapshot();
         }
-        while let Ok(first) = rx.recv() {
+        let mut held: Option<Request> = None;
+        loop {
+            self.revert_if_due();
+            let first = match held.take() {
+                Some(r) => r,
+                None => match self.pending.as_ref().map(|p| p.deadline) {
+                    Some(at) => {
+                        match rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
+                            Ok(r) => r,
+                            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                        }
+                    }
+                    None => match rx.recv() {
+                        Ok(r) => r,
+                        Err(_) => break,
+                    },
+                },
+            };
             if self.fault.is_none() && self.last_id >= self.snapshot_id + SNAPSHOT_EVERY {
                 // Between batches, never on a caller's path: the replies of the previous
                 // batch are already sent.
                 self.snapshot();
             }
             let mut batch = vec![first];
-            while batch.len() < 512 {
+            while batch.len() < 512 && !batch[0].is_confirmed() {
                 match rx.try_recv() {
+                    Ok(r) if r.is_confirmed() => {
+                        held = Some(r);
+                        break;
+                    }
                     Ok(r) => batch.push(r),
                     Err(_) => break,
                 }
@@ -113,11 +154,11 @@ impl Writer {
         }
     }
 
-    fn run_batch(&mut self, batch: Vec<Request>) {
+    pub(crate) fn run_batch(&mut self, batch: Vec<Request>) {
         if self.fault.is_some() && !self.heal(false) {
             let e = self.fault.as_ref().map(Fault::error);
             for req in batch {
-                let (Request::Commit { reply, .. } | Request::Rollback { reply, .. }) = req;
+                let reply = req.into_reply();
                 let _ = reply.send(Err(e.as_ref().map_or(StoreError::Closed, clone_fault)));
             }
             return;
@@ -127,8 +168,7 @@ impl Writer {
             Ok(d) => d,
             Err(e) => {
                 for req in batch {
-                    let (Request::Commit { reply, .. } | Request::Rollback { reply, .. }) = req;
-                    let _ = reply.send(Err(clone_fault(&e)));
+                    let _ = req.into_reply().send(Err(clone_fault(&e)));
                 }
                 return;
             }
@@ -140,29 +180,47 @@ impl Writer {
                 Request::Commit { edits, meta, reply } => {
                     let r = match &failure {
                         Some(e) => Err(clone_fault(e)),
-                        None => self.commit_one(&disk, &edits, meta),
+                        None => self
+                            .refuse_while_pending()
+                            .and_then(|()| self.commit_one(&disk, &edits, meta, None)),
                     };
-                    (reply, r)
+                    (reply, r.map(|c| (c, None)))
                 }
                 Request::Rollback { to, meta, reply } => {
                     let r = match &failure {
                         Some(e) => Err(clone_fault(e)),
-                        None => self.rollback_edits(&disk, to).and_then(|edits| {
-                            let mut meta = meta;
-                            meta.comment
-                                .get_or_insert_with(|| format!("rollback to {to}"));
-                            self.commit_one(&disk, &edits, meta)
-                        }),
+                        None => self
+                            .refuse_while_pending()
+                            .and_then(|()| self.rollback_edits(&disk, to))
+                            .and_then(|edits| {
+                                let mut meta = meta;
+                                meta.comment
+                                    .get_or_insert_with(|| format!("rollback to {to}"));
+                                self.commit_one(&disk, &edits, meta, None)
+                            }),
+                    };
+                    (reply, r.map(|c| (c, None)))
+                }
+                Request::Confirmed {
+                    request,
+                    meta,
+                    reply,
+                } => {
+                    let r = match &failure {
+                        Some(e) => Err(clone_fault(e)),
+                        None => self.confirmed_one(&disk, request, meta),
                     };
                     (reply, r)
                 }
             };
             match result {
-                Ok((prepared, outcome, record)) => accepted.push(Accepted {
+                Ok(((prepared, outcome, record, dirty), pending)) => accepted.push(Accepted {
                     reply,
                     prepared,
                     outcome,
                     record,
+                    dirty,
+                    pending,
                 }),
                 Err(e) if is_disk_fault(&e) => {
                     let _ = reply.send(Err(clone_fault(&e)));
@@ -178,7 +236,7 @@ impl Writer {
         }
         let synced = match failure {
             Some(e) => Err(e),
-            None if accepted.iter().all(|a| a.record.is_none()) => Ok(()),
+            None if accepted.iter().all(|a| a.record.is_none() && !a.dirty) => Ok(()),
             None => disk.make_durable(),
         };
         match synced {
@@ -200,14 +258,15 @@ impl Writer {
     }
 
     /// Prepares one commit against `working`, installs it there and writes it to sled (not
-    /// yet synced).
-    #[allow(clippy::type_complexity)]
-    fn commit_one(
+    /// yet synced), with `confirmed`'s change of the confirmed-commit record in the same
+    /// transaction.
+    pub(crate) fn commit_one(
         &mut self,
         disk: &Disk,
         edits: &[Edit],
         meta: CommitMeta,
-    ) -> Result<(Option<Prepared>, CommitOutcome, Option<Arc<CommitRecord>>), StoreError> {
+        confirmed: Option<&ConfirmedWrite>,
+    ) -> Result<Committed, StoreError> {
         let span = info_span!("store.persist", user = %meta.user, client = %meta.client, commit_id = tracing::field::Empty);
         let _e = span.enter();
         let time_ns = now_ns();
@@ -218,7 +277,10 @@ impl Writer {
                 time_ns,
                 changes: Vec::new(),
             };
-            return Ok((None, outcome, None));
+            if let Some(w) = confirmed {
+                disk.write_confirmed(w)?;
+            }
+            return Ok((None, outcome, None, confirmed.is_some()));
         }
         let id = self.last_id + 1;
         span.record("commit_id", id);
@@ -236,14 +298,14 @@ impl Writer {
         }
         // On an error `working` is ahead of the disk: the batch fails and `working` is
         // rebuilt from `published`.
-        disk.write_commit(&record, &encoded, self.s.keep)?;
+        disk.write_commit(&record, &encoded, self.s.keep, confirmed)?;
         self.last_id = id;
         let outcome = CommitOutcome {
             id,
             time_ns,
             changes: record.changes.clone(),
         };
-        Ok((Some(prepared), outcome, Some(Arc::new(record))))
+        Ok((Some(prepared), outcome, Some(Arc::new(record)), true))
     }
 
     /// A durable batch: installs every commit in `published`, then tells the daemon and
@@ -264,6 +326,11 @@ impl Writer {
             }
         }
         debug!(commits = accepted.len(), "batch durable");
+        for a in &accepted {
+            if let Some(p) = &a.pending {
+                self.set_pending(p.clone());
+            }
+        }
         for a in accepted {
             if let Some(r) = a.record {
                 // No subscriber is fine.
@@ -303,6 +370,11 @@ impl Writer {
                 )));
             }
             let taken = disk.take_back_after(acked)?;
+            // The confirmed-commit record as of the last durable batch.
+            disk.write_confirmed(&match &self.pending {
+                Some(p) => ConfirmedWrite::Put(p.record.encode()?),
+                None => ConfirmedWrite::Remove,
+            })?;
             disk.make_durable()?;
             Ok((disk, taken))
         });
@@ -436,7 +508,7 @@ impl Writer {
 }
 
 /// Whether an error means the disk, not the request, is at fault.
-fn is_disk_fault(e: &StoreError) -> bool {
+pub(crate) fn is_disk_fault(e: &StoreError) -> bool {
     matches!(
         e,
         StoreError::NoSpace(_) | StoreError::Unavailable(_) | StoreError::Storage(_)
@@ -444,7 +516,7 @@ fn is_disk_fault(e: &StoreError) -> bool {
 }
 
 /// The same disk error again, for every commit of a failed batch.
-fn clone_fault(e: &StoreError) -> StoreError {
+pub(crate) fn clone_fault(e: &StoreError) -> StoreError {
     match e {
         StoreError::NoSpace(m) => StoreError::NoSpace(m.clone()),
         StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),

@@ -9,6 +9,8 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
+#[path = "common/model.rs"]
+mod model;
 #[path = "../../tether-model/tests/common/ops.rs"]
 mod ops;
 
@@ -16,20 +18,10 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use model::{schema, steps};
 use ops::Rng;
-use tether_model::{ConfigTree, Edit, Schema, SchemaOptions};
+use tether_model::{ConfigTree, Edit};
 use tether_store::{CommitMeta, SledStore, Store, StoreOptions};
-
-fn schema() -> &'static Schema {
-    Schema::load(SchemaOptions { simulation: true }).unwrap()
-}
-
-fn steps(default: u64) -> u64 {
-    std::env::var("TETHER_MODEL_STEPS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Step `i`'s transaction, independent of the steps before it (so a restarted child and
 /// the parent agree on every step).

@@ -206,6 +206,9 @@ impl Worker {
             Request::GroupDetail(id, reply) => {
                 let _ = reply.send(self.engine.group_detail(id));
             }
+            Request::Alive(reply) => {
+                let _ = reply.send(());
+            }
         }
     }
 }

@@ -21,6 +21,8 @@ use crate::event_loop::{Inputs, Worker};
 pub(crate) enum Request {
     Settle(oneshot::Sender<()>),
     GroupDetail(GroupId, oneshot::Sender<Option<GroupDetail>>),
+    /// Answered as soon as the loop takes it: the loop is turning.
+    Alive(oneshot::Sender<()>),
 }
 
 /// The running worker. Dropping it stops the worker and waits for its thread.
@@ -100,6 +102,18 @@ impl WorkerHandle {
         let (tx, rx) = oneshot::channel();
         self.requests
             .send(Request::GroupDetail(id, tx))
+            .await
+            .map_err(|_| WorkerError::Stopped)?;
+        rx.await.map_err(|_| WorkerError::Stopped)
+    }
+
+    /// Returns once the worker loop has taken this request: proof that it is turning (not
+    /// stuck in a dataplane call), for tetherd's systemd watchdog. Does none of `settle`'s
+    /// work, so it answers within one loop step.
+    pub async fn alive(&self) -> Result<(), WorkerError> {
+        let (tx, rx) = oneshot::channel();
+        self.requests
+            .send(Request::Alive(tx))
             .await
             .map_err(|_| WorkerError::Stopped)?;
         rx.await.map_err(|_| WorkerError::Stopped)

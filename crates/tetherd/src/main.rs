@@ -5,7 +5,10 @@ mod check;
 mod config;
 mod guard;
 mod logging;
+mod notify;
 mod serve;
+mod signals;
+mod tls;
 
 use clap::Parser;
 

@@ -6,17 +6,19 @@ use std::time::Duration;
 use anyhow::Context;
 use tether_dataplane::{ClockMode, Dataplane, SimDataplane};
 use tether_dataplane_linux::{LinuxConfig, LinuxDataplane};
-use tether_gnmi::{GnmiOptions, GnmiService, TlsFiles, Users};
+use tether_gnmi::{GnmiOptions, GnmiService, Users};
 use tether_model::{Schema, SchemaOptions};
 use tether_store::{SledStore, Store, StoreOptions};
 use tether_telemetry::StateTree;
 use tether_worker::Worker;
-use tokio::signal::unix::{Signal, SignalKind, signal};
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::config::{DataplaneKind, Settings, SimClock, Transport};
+use crate::notify::notify;
+use crate::signals::{Asked, Signals};
+use crate::tls::{ReloadableTls, TlsFiles};
 
 /// On the real-time sim clock, how often connections past their idle timeout are removed (and
 /// announced): the ASA's idle timeouts count in seconds, so a tenth of one is ample.
@@ -71,7 +73,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let users = match &settings.users {
         Some(p) => {
             let u = Users::load(p)?;
-            info!(file = %p.display(), users = u.len(), "authentication on");
+            info!(file = %p.display(), users = u.len(), "authentication on (SIGHUP re-reads the file)");
             Some(Arc::new(u))
         }
         None => {
@@ -117,7 +119,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         store.clone() as Arc<dyn Store>,
         state.clone(),
         GnmiOptions {
-            users,
+            users: users.clone(),
             subscriber_queue: settings.subscriber_queue,
             locks: locks.clone(),
         },
@@ -138,17 +140,14 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .build_v1alpha()
         .context("building the reflection service (v1alpha)")?;
 
-    let mut builder = Server::builder();
+    let mut tls = None;
     let scheme = match &settings.transport {
         Transport::Tls { cert, key, ca } => {
-            let files = TlsFiles {
+            tls = Some(Arc::new(ReloadableTls::load(TlsFiles {
                 cert: cert.clone(),
                 key: key.clone(),
                 client_ca: ca.clone(),
-            };
-            builder = builder
-                .tls_config(files.server_config()?)
-                .context("TLS configuration")?;
+            })?));
             if ca.is_some() { "mutual TLS" } else { "TLS" }
         }
         Transport::Insecure => {
@@ -165,40 +164,77 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             "plaintext"
         }
     };
-    let incoming = TcpIncoming::bind(settings.listen)
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?
-        .with_nodelay(Some(true));
-    let local = incoming.local_addr().context("reading the bound address")?;
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
+    let local = listener.local_addr().context("reading the bound address")?;
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let mut signals = ShutdownSignals::install();
-    let server = builder
+    let mut signals = Signals::install();
+    let router = Server::builder()
         .layer(guard)
         .add_service(gnmi.clone().into_server())
         .add_service(tether_admin::service(store.clone() as Arc<dyn Store>))
         .add_optional_service(simulator)
         .add_service(reflection)
-        .add_service(reflection_alpha)
-        .serve_with_incoming_shutdown(incoming, async {
-            let _ = stop_rx.await;
-        });
-    let mut server = tokio::spawn(server);
+        .add_service(reflection_alpha);
+    let stop = async {
+        let _ = stop_rx.await;
+    };
+    let mut server = match &tls {
+        Some(tls) => tokio::spawn(
+            router.serve_with_incoming_shutdown(crate::tls::incoming(listener, tls.clone()), stop),
+        ),
+        None => tokio::spawn(router.serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            stop,
+        )),
+    };
     info!(address = %local, transport = scheme, "listening on {local}");
-    sd_notify(&format!("READY=1\nSTATUS=listening on {local}\n"));
+    let status = format!("STATUS=listening on {local}\n");
+    notify(&format!("READY=1\n{status}"));
+    let watchdog = crate::notify::watchdog_period().map(|period| {
+        info!(
+            ?period,
+            "systemd watchdog on: WATCHDOG=1 while the worker loop answers"
+        );
+        let worker = Arc::clone(&worker);
+        tokio::spawn(crate::notify::watchdog(
+            period,
+            move || {
+                let worker = Arc::clone(&worker);
+                async move { worker.alive().await.is_ok() }
+            },
+            notify,
+        ))
+    });
 
-    tokio::select! {
-        r = &mut server => {
-            store.close();
-            return match r {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(anyhow::anyhow!("gNMI server failed: {e}")),
-                Err(e) => Err(anyhow::anyhow!("gNMI server task failed: {e}")),
-            };
+    loop {
+        tokio::select! {
+            r = &mut server => {
+                store.close();
+                return match r {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(anyhow::anyhow!("gNMI server failed: {e}")),
+                    Err(e) => Err(anyhow::anyhow!("gNMI server task failed: {e}")),
+                };
+            }
+            asked = signals.recv() => match asked {
+                Asked::Reload => {
+                    notify("RELOADING=1\n");
+                    reload(users.as_deref().zip(settings.users.as_deref()), tls.as_deref());
+                    notify(&format!("READY=1\n{status}"));
+                }
+                Asked::Stop(signal) => {
+                    info!("{signal}: draining");
+                    notify("STOPPING=1\n");
+                    break;
+                }
+            }
         }
-        signal = signals.recv() => {
-            info!("{signal}: draining");
-            sd_notify("STOPPING=1\n");
-        }
+    }
+    if let Some(w) = watchdog {
+        w.abort();
     }
     // Stop accepting, end Subscribe streams, give unary RPCs time to finish.
     let _ = stop_tx.send(());
@@ -226,60 +262,23 @@ async fn expire_sim_connections(sim: Arc<SimDataplane>) {
     }
 }
 
-/// SIGTERM and SIGINT, listened for from the moment this is built: built before the server
-/// serves, so a signal that arrives once a client could have seen the daemon answer is always
-/// a drain, never the default action (an immediate kill with acknowledged work in flight).
-struct ShutdownSignals {
-    term: Option<Signal>,
-    int: Option<Signal>,
-}
-
-impl ShutdownSignals {
-    fn install() -> ShutdownSignals {
-        let listen = |kind: SignalKind, name: &str| {
-            signal(kind)
-                .map_err(|e| warn!("cannot listen for {name}: {e}"))
-                .ok()
-        };
-        ShutdownSignals {
-            term: listen(SignalKind::terminate(), "SIGTERM"),
-            int: listen(SignalKind::interrupt(), "SIGINT"),
+/// SIGHUP: the users file and the TLS files are read again; what cannot be read or is
+/// invalid keeps what is in force (logged as an error), so a typo never locks everyone out
+/// or takes the port down. Open connections and streams are not touched: their caller was
+/// authenticated and their TLS session negotiated when they began.
+fn reload(users: Option<(&Users, &std::path::Path)>, tls: Option<&ReloadableTls>) {
+    info!("SIGHUP: reloading the users file and TLS certificates");
+    if let Some((users, path)) = users {
+        match users.reload(path) {
+            Ok(n) => info!(file = %path.display(), users = n, "users file reloaded"),
+            Err(e) => error!("{e}; the users in force stay"),
         }
     }
-
-    /// The name of the first signal received; pending forever if neither could be installed.
-    async fn recv(&mut self) -> &'static str {
-        async fn next(s: &mut Option<Signal>) {
-            match s {
-                Some(s) => {
-                    s.recv().await;
-                }
-                None => std::future::pending().await,
-            }
-        }
-        tokio::select! {
-            _ = next(&mut self.term) => "SIGTERM",
-            _ = next(&mut self.int) => "SIGINT",
+    if let Some(tls) = tls {
+        match tls.reload() {
+            Ok(()) => info!("TLS certificates reloaded: new connections use them"),
+            Err(e) => error!("{e:#}; the TLS certificates in force stay"),
         }
     }
-}
-
-/// Tells systemd (`Type=notify`) that the daemon is ready or stopping: a datagram to
-/// `$NOTIFY_SOCKET` (a path, or an abstract name written `@name`). Nothing without systemd.
-fn sd_notify(state: &str) {
-    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
-        return;
-    };
-    let sent = std::os::unix::net::UnixDatagram::unbound().and_then(|s| {
-        if let Some(name) = path.as_encoded_bytes().strip_prefix(b"@") {
-            use std::os::linux::net::SocketAddrExt;
-            let addr = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
-            s.send_to_addr(state.as_bytes(), &addr)
-        } else {
-            s.send_to(state.as_bytes(), &path)
-        }
-    });
-    if let Err(e) = sent {
-        warn!("cannot notify systemd: {e}");
-    }
+    info!("SIGHUP: reload done");
 }

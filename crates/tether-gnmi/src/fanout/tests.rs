@@ -54,6 +54,7 @@ fn on_change(p: &str) -> Vec<Filter> {
     vec![Filter {
         path: rp(p),
         counters: false,
+        depth: None,
     }]
 }
 
@@ -203,6 +204,7 @@ fn deletes_counters_and_models() {
         vec![Filter {
             path: rp("/link-state/groups/group[id=1]/state"),
             counters: true,
+            depth: None,
         }],
         8,
     );

@@ -18,7 +18,11 @@ use crate::path::{self, PathError};
 use crate::service::Shared;
 
 impl Subscription {
-    pub(super) fn new(shared: Arc<Shared>, list: &SubscriptionList) -> Result<Self, GnmiError> {
+    pub(super) fn new(
+        shared: Arc<Shared>,
+        list: &SubscriptionList,
+        depth: Option<u32>,
+    ) -> Result<Self, GnmiError> {
         let mode = subscription_list::Mode::try_from(list.mode)
             .map_err(|_| GnmiError::invalid(format!("unknown subscription mode {}", list.mode)))?;
         let encoding = WireEncoding::from_request(list.encoding)?;
@@ -93,6 +97,7 @@ impl Subscription {
             updates_only: list.updates_only,
             models,
             target,
+            depth,
             subs,
         })
     }

@@ -36,6 +36,7 @@ use tracing::{Instrument, Span};
 
 use crate::encoding::WireEncoding;
 use crate::error::GnmiError;
+use crate::extensions::{self, Rpc};
 use crate::get::paths_field;
 use crate::path::ResolvedPath;
 use crate::service::{Caller, Shared};
@@ -81,6 +82,8 @@ struct Subscription {
     updates_only: bool,
     models: HashSet<String>,
     target: String,
+    /// The Depth extension's level for every path (`None`: no limit).
+    depth: Option<u32>,
     subs: Vec<Sub>,
 }
 
@@ -117,12 +120,13 @@ pub(crate) async fn start(
             )));
         }
     };
+    let extensions = extensions::examine(Rpc::Subscribe, &first.extension)?;
     let Some(subscribe_request::Request::Subscribe(list)) = first.request else {
         return Err(GnmiError::invalid(
             "the first message must be a subscription list",
         ));
     };
-    let subscription = Subscription::new(shared.clone(), &list)?;
+    let subscription = Subscription::new(shared.clone(), &list, extensions.depth)?;
     span.record(
         "paths",
         paths_field(

@@ -10,6 +10,7 @@ use tonic::{Status, Streaming};
 use super::outbox::Outbox;
 use super::snapshot::sync_response;
 use super::{Ended, Subscription};
+use crate::extensions::{self, Rpc};
 
 impl Subscription {
     pub(super) async fn once(&mut self, out: &Outbox) -> Result<(), Ended> {
@@ -39,7 +40,18 @@ impl Subscription {
                 _ = out.tx.closed() => return Err(Ended::Gone),
                 _ = shutdown.changed() => return Err(Ended::Failed(Status::unavailable("tetherd is shutting down"))),
                 m = inbound.message() => match m {
-                    Ok(Some(SubscribeRequest { request: Some(subscribe_request::Request::Poll(_)), .. })) => {
+                    Ok(Some(SubscribeRequest { request: Some(subscribe_request::Request::Poll(_)), extension })) => {
+                        // A poll's extensions are examined like the list's; the list's
+                        // depth holds for every poll, so a poll cannot carry its own.
+                        match extensions::examine(Rpc::Subscribe, &extension) {
+                            Ok(e) if e.depth.is_some() => {
+                                return Err(Ended::Failed(Status::invalid_argument(
+                                    "the depth extension belongs on the subscription list, not on a Poll",
+                                )));
+                            }
+                            Ok(_) => {}
+                            Err(e) => return Err(Ended::Failed(e.into())),
+                        }
                         for n in self.snapshot_all()? {
                             out.send(n).await?;
                         }

@@ -9,7 +9,7 @@ use tether_proto::gnmi::{Notification, SubscribeResponse, Update, subscribe_resp
 use super::{Ended, Subscription};
 use crate::get::{now_ns, target_prefix};
 use crate::path::{self, ResolvedPath};
-use crate::view::{self, DataKind, Shape};
+use crate::view::{self, DataKind, Scope, Shape};
 
 impl Subscription {
     /// The leaves under `path` now, as (data path, value).
@@ -19,9 +19,12 @@ impl Subscription {
             self.shared.store.as_ref(),
             &self.shared.state,
             path,
-            DataKind::All,
-            Shape::Leaves,
-            &self.models,
+            Scope {
+                kind: DataKind::All,
+                shape: Shape::Leaves,
+                models: &self.models,
+                depth: self.depth,
+            },
         )
         .map_err(|e| Ended::Failed(e.into()))
     }

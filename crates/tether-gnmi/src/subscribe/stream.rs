@@ -35,6 +35,7 @@ impl Subscription {
             .map(|s| Filter {
                 path: s.path.clone(),
                 counters: s.trigger == Trigger::TargetDefined,
+                depth: self.depth,
             })
             .collect();
         let mut events = (!filters.is_empty()).then(|| {

@@ -3,18 +3,23 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+mod auth;
+pub use auth::*;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path as FsPath, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use tether_proto::gnmi::g_nmi_client::GNmiClient;
 use tether_proto::gnmi::{
-    Encoding, GetRequest, Notification, Path, SetRequest, SetResponse, TypedValue, Update,
-    typed_value,
+    Encoding, GetRequest, Notification, Path, SetRequest, SetResponse, SubscribeRequest,
+    SubscribeResponse, TypedValue, Update, subscribe_response, typed_value,
 };
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Streaming;
 use tonic::transport::Channel;
 
 /// A running tetherd, killed when dropped.
@@ -22,6 +27,8 @@ pub struct Daemon {
     pub child: Child,
     pub addr: String,
     pub data_dir: PathBuf,
+    /// Every line tetherd has logged so far (see [`Daemon::wait_log`]).
+    pub log: Arc<Mutex<Vec<String>>>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -41,6 +48,15 @@ impl Daemon {
 
     /// A daemon on `data_dir` (kept by the caller).
     pub fn start_in(data_dir: &FsPath, extra: &[&str]) -> Result<Daemon, String> {
+        Daemon::start_env(data_dir, extra, &[])
+    }
+
+    /// A daemon on `data_dir` with `env` added to its environment.
+    pub fn start_env(
+        data_dir: &FsPath,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Daemon, String> {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tetherd"));
         cmd.args([
             "--data-dir",
@@ -59,6 +75,7 @@ impl Daemon {
         {
             cmd.args(["--sim-clock", "manual"]);
         }
+        cmd.envs(env.iter().copied());
         cmd.env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -66,9 +83,12 @@ impl Daemon {
         let mut child = cmd.spawn().map_err(|e| e.to_string())?;
         let stderr = child.stderr.take().ok_or("no stderr")?;
         let (tx, rx) = mpsc::channel();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let lines = Arc::clone(&log);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 eprintln!("[tetherd] {line}");
+                lines.lock().unwrap().push(line.clone());
                 if let Some(i) = line.find("listening on ") {
                     let addr = line[i + "listening on ".len()..]
                         .split_whitespace()
@@ -87,6 +107,7 @@ impl Daemon {
             child,
             addr,
             data_dir: data_dir.to_path_buf(),
+            log,
             _dir: None,
         })
     }
@@ -105,6 +126,39 @@ impl Daemon {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Sends `signal` (a `kill` name: HUP, TERM, ...) to the daemon.
+    pub fn signal(&self, signal: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{signal}"), &self.pid().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{signal}");
+    }
+
+    /// Waits (up to 20 s) until the log has `n` lines containing `needle`; those lines.
+    pub async fn wait_log(&self, needle: &str, n: usize) -> Vec<String> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let found: Vec<String> = self
+                .log
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|l| l.contains(needle))
+                .cloned()
+                .collect();
+            if found.len() >= n {
+                return found;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "tetherd did not log {needle:?} {n} times within 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 }
 
@@ -351,4 +405,56 @@ pub async fn sigterm(mut d: Daemon) -> std::process::ExitStatus {
     })
     .await
     .unwrap()
+}
+
+// ===== Subscribe =====
+
+/// Opens a Subscribe RPC with `first` as its first message; more go through the sender.
+pub async fn open(
+    c: &mut GNmiClient<Channel>,
+    first: SubscribeRequest,
+) -> (
+    tokio::sync::mpsc::Sender<SubscribeRequest>,
+    Streaming<SubscribeResponse>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    tx.send(first).await.unwrap();
+    let s = c
+        .subscribe(ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    (tx, s)
+}
+
+pub async fn next(s: &mut Streaming<SubscribeResponse>) -> SubscribeResponse {
+    tokio::time::timeout(Duration::from_secs(30), s.message())
+        .await
+        .expect("response in time")
+        .unwrap()
+        .expect("open")
+}
+
+pub fn is_sync(r: &SubscribeResponse) -> bool {
+    matches!(
+        r.response,
+        Some(subscribe_response::Response::SyncResponse(true))
+    )
+}
+
+/// Updates until the sync response, by last path element.
+pub async fn until_sync(s: &mut Streaming<SubscribeResponse>) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    loop {
+        let r = next(s).await;
+        if is_sync(&r) {
+            return out;
+        }
+        if let Some(subscribe_response::Response::Update(n)) = &r.response {
+            for u in &n.update {
+                let last = u.path.as_ref().unwrap().elem.last().unwrap().name.clone();
+                out.push((last, value_of(u)));
+            }
+        }
+    }
 }

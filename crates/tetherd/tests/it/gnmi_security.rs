@@ -3,22 +3,12 @@
 #![allow(clippy::unwrap_used)] // integration tests: a failed step should panic
 
 use crate::common::*;
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHasher, SaltString};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use serde_json::json;
 use tether_proto::gnmi::g_nmi_client::GNmiClient;
 use tether_proto::gnmi::{CapabilityRequest, GetRequest, SetRequest};
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
-use tonic::{Code, Request};
-
-fn hash(p: &str) -> String {
-    let salt = SaltString::from_b64("dGV0aGVydGVzdHNhbHQ").unwrap();
-    Argon2::default()
-        .hash_password(p.as_bytes(), &salt)
-        .unwrap()
-        .to_string()
-}
+use tonic::Code;
+use tonic::transport::Channel;
 
 /// A users file with `viewer` (read-only, password view-pw) and `admin` (read-write,
 /// admin-pw).
@@ -26,23 +16,13 @@ fn users_file(dir: &tempfile::TempDir) -> std::path::PathBuf {
     let users = dir.path().join("users.toml");
     std::fs::write(
         &users,
-        format!(
-            "[[user]]\nname = \"viewer\"\npassword_hash = \"{}\"\nrole = \"read-only\"\n\n\
-             [[user]]\nname = \"admin\"\npassword_hash = \"{}\"\nrole = \"read-write\"\n",
-            hash("view-pw"),
-            hash("admin-pw")
-        ),
+        users_toml(&[
+            ("viewer", "view-pw", "read-only"),
+            ("admin", "admin-pw", "read-write"),
+        ]),
     )
     .unwrap();
     users
-}
-
-fn with_user<T>(msg: T, user: &str, password: &str) -> Request<T> {
-    let mut r = Request::new(msg);
-    r.metadata_mut().insert("username", user.parse().unwrap());
-    r.metadata_mut()
-        .insert("password", password.parse().unwrap());
-    r
 }
 
 #[tokio::test]
@@ -139,24 +119,13 @@ fn pki() -> Pki {
     }
 }
 
-async fn tls_client(
+async fn pki_client(
     d: &Daemon,
     pki: &Pki,
     with_cert: bool,
 ) -> Result<GNmiClient<Channel>, tonic::transport::Error> {
-    let port = d.addr.rsplit(':').next().unwrap();
-    let mut tls = ClientTlsConfig::new()
-        .ca_certificate(Certificate::from_pem(&pki.ca_pem))
-        .domain_name("localhost");
-    if with_cert {
-        tls = tls.identity(Identity::from_pem(&pki.client_cert, &pki.client_key));
-    }
-    let channel = Channel::from_shared(format!("https://localhost:{port}"))
-        .unwrap()
-        .tls_config(tls)?
-        .connect()
-        .await?;
-    Ok(GNmiClient::new(channel))
+    let identity = with_cert.then_some((pki.client_cert.as_str(), pki.client_key.as_str()));
+    tls_client(d, &pki.ca_pem, identity).await
 }
 
 #[tokio::test]
@@ -166,7 +135,7 @@ async fn tls_and_mutual_tls() {
     let (cert, key, ca) = (file("server.pem"), file("server.key"), file("ca.pem"));
 
     let d = Daemon::start_with(&["--tls-cert", &cert, "--tls-key", &key]);
-    let mut c = tls_client(&d, &pki, false).await.unwrap();
+    let mut c = pki_client(&d, &pki, false).await.unwrap();
     assert!(c.capabilities(CapabilityRequest::default()).await.is_ok());
     // Plaintext against a TLS port fails.
     let mut plain = GNmiClient::connect(format!("http://{}", d.addr))
@@ -180,11 +149,11 @@ async fn tls_and_mutual_tls() {
     );
 
     let m = Daemon::start_with(&["--tls-cert", &cert, "--tls-key", &key, "--tls-ca", &ca]);
-    let mut c = tls_client(&m, &pki, true).await.unwrap();
+    let mut c = pki_client(&m, &pki, true).await.unwrap();
     load_scenario(&mut c).await;
     assert!(c.capabilities(CapabilityRequest::default()).await.is_ok());
     // Without a client certificate: refused during the handshake or on the first call.
-    let refused = match tls_client(&m, &pki, false).await {
+    let refused = match pki_client(&m, &pki, false).await {
         Err(_) => true,
         Ok(mut c) => c.capabilities(CapabilityRequest::default()).await.is_err(),
     };

@@ -42,29 +42,7 @@ async fn open(
     first: SubscribeRequest,
 ) -> (mpsc::Sender<SubscribeRequest>, Streaming<SubscribeResponse>) {
     let mut c = d.client().await;
-    let (tx, rx) = mpsc::channel(8);
-    tx.send(first).await.unwrap();
-    let s = c
-        .subscribe(ReceiverStream::new(rx))
-        .await
-        .unwrap()
-        .into_inner();
-    (tx, s)
-}
-
-async fn next(s: &mut Streaming<SubscribeResponse>) -> SubscribeResponse {
-    tokio::time::timeout(Duration::from_secs(10), s.message())
-        .await
-        .expect("response in time")
-        .unwrap()
-        .expect("open")
-}
-
-fn is_sync(r: &SubscribeResponse) -> bool {
-    matches!(
-        r.response,
-        Some(subscribe_response::Response::SyncResponse(true))
-    )
+    crate::common::open(&mut c, first).await
 }
 
 fn leaves(r: &SubscribeResponse) -> Vec<(String, serde_json::Value)> {

@@ -15,7 +15,6 @@ use tether_proto::gnmi::{
     subscribe_request, subscribe_response, subscription_list,
 };
 use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::Streaming;
 use tonic::transport::Channel;
 
@@ -39,59 +38,14 @@ fn list(mode: subscription_list::Mode, p: &str) -> SubscribeRequest {
     }
 }
 
-async fn open(
-    c: &mut GNmiClient<Channel>,
-    first: SubscribeRequest,
-) -> (mpsc::Sender<SubscribeRequest>, Streaming<SubscribeResponse>) {
-    let (tx, rx) = mpsc::channel(8);
-    tx.send(first).await.unwrap();
-    let s = c
-        .subscribe(ReceiverStream::new(rx))
-        .await
-        .unwrap()
-        .into_inner();
-    (tx, s)
-}
-
-async fn next(s: &mut Streaming<SubscribeResponse>) -> SubscribeResponse {
-    tokio::time::timeout(Duration::from_secs(30), s.message())
-        .await
-        .expect("response in time")
-        .unwrap()
-        .expect("open")
-}
-
-fn is_sync(r: &SubscribeResponse) -> bool {
-    matches!(
-        r.response,
-        Some(subscribe_response::Response::SyncResponse(true))
-    )
-}
-
-/// Updates until the sync response, by last path element.
-async fn until_sync(s: &mut Streaming<SubscribeResponse>) -> Vec<(String, Value)> {
-    let mut out = Vec::new();
-    loop {
-        let r = next(s).await;
-        if is_sync(&r) {
-            return out;
-        }
-        if let Some(subscribe_response::Response::Update(n)) = &r.response {
-            for u in &n.update {
-                let last = u.path.as_ref().unwrap().elem.last().unwrap().name.clone();
-                out.push((last, value_of(u)));
-            }
-        }
-    }
-}
-
 const GROUP2: &str = "/link-state/groups/group[id=2]/config";
 
 #[tokio::test]
 async fn default_leaves_are_reported_with_typed_values_in_every_mode() {
     let d = Daemon::start();
     let mut c = d.client().await;
-    // Only the key: enabled, min-upstream-up, up-delay and down-delay hold their defaults.
+    // Only the key: enabled, min-upstream-up, up-delay, down-delay, threshold-type and
+    // auto-recover hold their defaults.
     set_update(
         &mut c,
         "/link-state/groups/group[id=2]",
@@ -105,10 +59,12 @@ async fn default_leaves_are_reported_with_typed_values_in_every_mode() {
         assert_eq!(
             got,
             vec![
+                ("auto-recover".to_string(), json!(true)),
                 ("down-delay".to_string(), json!(0)),
                 ("enabled".to_string(), json!(true)),
                 ("id".to_string(), json!(2)),
                 ("min-upstream-up".to_string(), json!(1)),
+                ("threshold-type".to_string(), json!("count")),
                 ("up-delay".to_string(), json!(0)),
             ],
             "{mode}: the defaults, typed, as Get reports them"

@@ -7,12 +7,16 @@
 mod common;
 
 mod daemon_lifecycle;
+mod gnmi_extensions;
 mod gnmi_get_set;
 mod gnmi_security;
 mod gnmi_subscribe;
 mod gnmi_subscribe_fanout;
+mod link_state_knobs;
+mod reload;
 mod scenario_bypass;
 mod scenario_link_state;
 mod sim_clock_real;
 mod storage_faults;
 mod store_integrity;
+mod systemd_notify;
