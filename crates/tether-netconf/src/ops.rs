@@ -47,6 +47,7 @@ pub(crate) async fn dispatch(ctx: &mut SessionCtx, op: Node<'_, '_>) -> OpResult
         (NC, "validate") => validate(ctx, op).await,
         (NC, "commit") => commit(ctx, op).await,
         (MON, "get-schema") => get_schema(op),
+        (crate::action::YANG, "action") => crate::action::action(ctx, op).await,
         (_, name) => Err(one(RpcError::protocol(
             "operation-not-supported",
             format!("no operation {name} in namespace {ns:?}"),
