@@ -221,6 +221,8 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Print tetherctl's manual page (roff): `tetherctl man > tetherctl.1`.
+    Man,
 }
 
 /// A role in tetherd's users file.

@@ -39,7 +39,11 @@ pub enum LogFormat {
 
 /// The Tether daemon: link state tracking and TCP state bypass, driven over gNMI.
 #[derive(Debug, Parser, Default)]
-#[command(name = "tetherd", version, about)]
+#[command(
+    name = "tetherd",
+    version,
+    about = "The Tether daemon: link state tracking and TCP state bypass, driven over gNMI and NETCONF"
+)]
 pub struct Flags {
     /// TOML file with any of these settings as keys (flags override it).
     #[arg(long, value_name = "FILE", global = true)]
@@ -107,6 +111,13 @@ pub enum Command {
         /// good commit (snapshot and log, else the leaf table) and rewrite the rest to match.
         #[arg(long)]
         restore: bool,
+    },
+    /// Print tetherd's manual page (roff): `tetherd man > tetherd.8`.
+    Man,
+    /// Print a shell completion script: `tetherd completions bash`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
 }
 

@@ -58,6 +58,10 @@ pub(crate) async fn run(cli: Cli) -> Result<u8> {
             );
             return Ok(0);
         }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            return Ok(0);
+        }
         Command::HashPassword { user, role } => {
             return hash_password::hash_password(user.as_deref(), *role);
         }
@@ -121,7 +125,7 @@ pub(crate) async fn run(cli: Cli) -> Result<u8> {
         } => {
             import::import_apply(&cx, &file, force, replace, &maps, interface_map.as_deref()).await
         }
-        Command::Completions { .. } | Command::HashPassword { .. } => Ok(0),
+        Command::Completions { .. } | Command::Man | Command::HashPassword { .. } => Ok(0),
     }
 }
 
