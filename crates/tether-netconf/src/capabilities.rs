@@ -21,6 +21,9 @@ pub fn list(schema: &'static Schema) -> Vec<String> {
         // such as scrapli-netconf only target running when this is advertised.
         "urn:ietf:params:netconf:capability:writable-running:1.0",
         CONFIRMED_COMMIT,
+        // RFC 5277: create-subscription on the NETCONF stream; rpcs keep working meanwhile.
+        "urn:ietf:params:netconf:capability:notification:1.0",
+        "urn:ietf:params:netconf:capability:interleave:1.0",
         "urn:ietf:params:netconf:capability:validate:1.1",
         "urn:ietf:params:netconf:capability:validate:1.0",
         "urn:ietf:params:netconf:capability:rollback-on-error:1.0",

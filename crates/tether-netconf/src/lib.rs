@@ -20,6 +20,7 @@ mod confirmed;
 mod edit;
 mod error;
 pub mod framing;
+mod notifications;
 mod ops;
 mod read;
 mod server;
