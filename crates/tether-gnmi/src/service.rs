@@ -122,7 +122,15 @@ impl GnmiService {
     }
 }
 
-fn rpc_span(method: &'static str) -> Span {
+/// The RPC's span; a child of the client's span when its metadata carries a W3C
+/// `traceparent` (and `tracestate`), so a client's trace continues through tetherd.
+fn rpc_span(method: &'static str, metadata: &tonic::metadata::MetadataMap) -> Span {
+    let span = rpc_span_named(method);
+    tether_telemetry::otel::set_parent_from(&span, |k| metadata.get(k)?.to_str().ok());
+    span
+}
+
+fn rpc_span_named(method: &'static str) -> Span {
     // One span name per RPC (span names are static), so a trace view reads `gnmi.Set`.
     macro_rules! span {
         ($name:literal) => {
@@ -179,7 +187,7 @@ impl GNmi for GnmiService {
         &self,
         request: Request<CapabilityRequest>,
     ) -> Result<Response<CapabilityResponse>, Status> {
-        let span = rpc_span("Capabilities");
+        let span = rpc_span("Capabilities", request.metadata());
         let r = async {
             self.caller(&request, &span).await?;
             crate::extensions::examine(
@@ -194,7 +202,7 @@ impl GNmi for GnmiService {
     }
 
     async fn get(&self, request: Request<GetRequest>) -> Result<Response<GetResponse>, Status> {
-        let span = rpc_span("Get");
+        let span = rpc_span("Get", request.metadata());
         let r = async {
             self.caller(&request, &span).await?;
             crate::get::get(&self.shared, request.get_ref(), &span)
@@ -205,7 +213,7 @@ impl GNmi for GnmiService {
     }
 
     async fn set(&self, request: Request<SetRequest>) -> Result<Response<SetResponse>, Status> {
-        let span = rpc_span("Set");
+        let span = rpc_span("Set", request.metadata());
         let r = async {
             let caller = self.caller(&request, &span).await?;
             auth::require_write(&caller.identity)?;
@@ -222,7 +230,7 @@ impl GNmi for GnmiService {
         &self,
         request: Request<Streaming<SubscribeRequest>>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
-        let span = rpc_span("Subscribe");
+        let span = rpc_span("Subscribe", request.metadata());
         let caller = match self.caller(&request, &span).instrument(span.clone()).await {
             Ok(c) => c,
             Err(e) => return finish(&span, "Subscribe", Err(e)),

@@ -13,6 +13,7 @@ mod gnmi_security;
 mod gnmi_subscribe;
 mod gnmi_subscribe_fanout;
 mod link_state_knobs;
+mod otel;
 mod reload;
 mod scenario_bypass;
 mod scenario_link_state;
