@@ -20,11 +20,7 @@ NS = "urn:tether:yang:tether-link-state"
 
 
 def netconf_port(d) -> int:
-    for line in d.log:
-        m = re.search(r"NETCONF over SSH serving on \S+:(\d+)", line)
-        if m:
-            return int(m.group(1))
-    raise AssertionError("tetherd did not log its NETCONF address")
+    return int(d.wait_for_log(r"NETCONF over SSH serving on \S+:(\d+)").group(1))
 
 
 def connect(d, user="admin", password="x"):

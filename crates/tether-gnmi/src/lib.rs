@@ -35,7 +35,7 @@ mod subscribe;
 mod values;
 mod view;
 
-pub use auth::{Identity, Role, Users, UsersError};
+pub use auth::{AuthOptions, Identity, Role, Users, UsersError};
 pub use capabilities::GNMI_VERSION;
 pub use error::GnmiError;
 pub use extensions::CommitAction;

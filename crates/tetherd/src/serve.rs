@@ -72,7 +72,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
 
     let users = match &settings.users {
         Some(p) => {
-            let u = Users::load(p)?;
+            let u = Users::load_with(p, settings.auth)?;
             info!(file = %p.display(), users = u.len(), "authentication on (SIGHUP re-reads the file)");
             Some(Arc::new(u))
         }
@@ -140,6 +140,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .build_v1alpha()
         .context("building the reflection service (v1alpha)")?;
 
+    // grpc.health.v1: "" and gnmi.gNMI report SERVING until the drain starts.
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<tether_proto::gnmi::g_nmi_server::GNmiServer<tether_gnmi::GnmiService>>()
+        .await;
+
     let mut tls = None;
     let scheme = match &settings.transport {
         Transport::Tls { cert, key, ca } => {
@@ -177,7 +183,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .add_service(tether_admin::service(store.clone() as Arc<dyn Store>))
         .add_optional_service(simulator)
         .add_service(reflection)
-        .add_service(reflection_alpha);
+        .add_service(reflection_alpha)
+        .add_service(health_service);
     let stop = async {
         let _ = stop_rx.await;
     };
@@ -237,6 +244,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         w.abort();
     }
     // Stop accepting, end Subscribe streams, give unary RPCs time to finish.
+    health
+        .set_not_serving::<tether_proto::gnmi::g_nmi_server::GNmiServer<tether_gnmi::GnmiService>>()
+        .await;
     let _ = stop_tx.send(());
     gnmi.shutdown();
     netconf.shutdown();

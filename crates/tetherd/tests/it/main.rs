@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod auth_hostile;
 mod daemon_lifecycle;
 mod gnmi_extensions;
 mod gnmi_get_set;
