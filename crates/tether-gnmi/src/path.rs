@@ -44,16 +44,30 @@ impl From<PathError> for GnmiError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     /// A named node. `module` is the module the node belongs to; keys are in schema order and
-    /// a key value of `None` is a wildcard (`*`).
+    /// a key value of `None` is a wildcard (`*`). A list named without keys (`keys` empty,
+    /// `list` true) names every entry, as if each key were `*` (path conventions §2.2.1).
     Node {
         module: String,
         name: String,
         keys: Vec<(String, Option<String>)>,
+        list: bool,
     },
     /// `*`: any one child.
     AnyChild,
     /// `...`: any number of levels, including none.
     AnyDescendants,
+}
+
+impl Step {
+    /// Whether the step can match more than one data node.
+    fn matches_many(&self) -> bool {
+        match self {
+            Step::Node { keys, list, .. } => {
+                (*list && keys.is_empty()) || keys.iter().any(|(_, v)| v.is_none())
+            }
+            _ => true,
+        }
+    }
 }
 
 /// A gNMI path resolved against the schema.
@@ -70,12 +84,9 @@ impl ResolvedPath {
         self.steps.iter().all(|s| matches!(s, Step::AnyDescendants))
     }
 
-    /// Whether the path contains `*`, `...` or a wildcard key.
+    /// Whether the path contains `*`, `...`, a wildcard key or a list without keys.
     pub fn has_wildcards(&self) -> bool {
-        self.steps.iter().any(|s| match s {
-            Step::Node { keys, .. } => keys.iter().any(|(_, v)| v.is_none()),
-            _ => true,
-        })
+        self.steps.iter().any(Step::matches_many)
     }
 
     /// The modules the path's named nodes belong to (empty: any).
@@ -86,9 +97,17 @@ impl ResolvedPath {
         })
     }
 
-    /// The libyang data path (`/` for the root), for Set. Wildcards are refused.
+    /// The libyang data path (`/` for the root), for Set. Wildcards are refused, and so is a
+    /// list without keys anywhere but at the end (where it names the whole list).
     pub fn data_path(&self) -> Result<String, GnmiError> {
-        if self.has_wildcards() && !self.steps.is_empty() {
+        let last = self.steps.len().saturating_sub(1);
+        let wild = self.steps.iter().enumerate().any(|(i, s)| match s {
+            Step::Node { keys, list, .. } => {
+                keys.iter().any(|(_, v)| v.is_none()) || (*list && keys.is_empty() && i < last)
+            }
+            _ => true,
+        });
+        if wild {
             return Err(GnmiError::invalid(format!(
                 "{self}: wildcards are not allowed here"
             )));
@@ -105,10 +124,7 @@ impl ResolvedPath {
         let n = self
             .steps
             .iter()
-            .position(|s| match s {
-                Step::Node { keys, .. } => keys.iter().any(|(_, v)| v.is_none()),
-                _ => true,
-            })
+            .position(Step::matches_many)
             .unwrap_or(self.steps.len());
         if n == 0 {
             "/".into()
@@ -130,7 +146,9 @@ impl ResolvedPath {
         let mut out = String::new();
         for s in steps {
             match s {
-                Step::Node { module, name, keys } => {
+                Step::Node {
+                    module, name, keys, ..
+                } => {
                     out.push('/');
                     out.push_str(module);
                     out.push(':');
@@ -152,7 +170,10 @@ impl ResolvedPath {
         let mut out = String::new();
         let mut last_module: Option<&str> = None;
         for s in &self.steps[..n] {
-            if let Step::Node { module, name, keys } = s {
+            if let Step::Node {
+                module, name, keys, ..
+            } = s
+            {
                 out.push('/');
                 if last_module != Some(module.as_str()) {
                     out.push_str(module);
@@ -191,7 +212,9 @@ impl std::fmt::Display for ResolvedPath {
         let mut last_module: Option<&str> = None;
         for s in &self.steps {
             match s {
-                Step::Node { module, name, keys } => {
+                Step::Node {
+                    module, name, keys, ..
+                } => {
                     f.write_str("/")?;
                     if last_module != Some(module.as_str()) {
                         write!(f, "{module}:")?;
@@ -231,7 +254,10 @@ pub(crate) fn covers(steps: &[Step], segs: &[Segment<'_>], ancestors_too: bool) 
 /// Whether a named step matches one data-path segment: same name, the module if the
 /// segment names one, every key the step gives.
 fn node_matches(step: &Step, seg: &Segment<'_>) -> bool {
-    let Step::Node { module, name, keys } = step else {
+    let Step::Node {
+        module, name, keys, ..
+    } = step
+    else {
         return false;
     };
     seg.module.is_none_or(|m| m == module.as_str())
@@ -484,6 +510,7 @@ fn resolve_elems(
                     module: node_module,
                     name: name.to_string(),
                     keys,
+                    list: first.kind() == SchemaNodeKind::List,
                 });
                 current = Some(matching);
             }

@@ -176,6 +176,41 @@ fn wildcards() {
 }
 
 #[test]
+fn a_list_without_keys_names_every_entry() {
+    let oper = resolve(
+        schema(),
+        None,
+        Some(&p(
+            "",
+            &[
+                ("interfaces", &[]),
+                ("interface", &[]),
+                ("state", &[]),
+                ("oper-status", &[]),
+            ],
+        )),
+    )
+    .unwrap();
+    assert!(oper.has_wildcards());
+    // State is looked up beneath the part before the list, as for `interface[name=*]`.
+    assert_eq!(oper.concrete_prefix(), "/tether-interfaces:interfaces");
+    assert!(oper.covers("/tether-interfaces:interfaces/interface[name='Po11']/state/oper-status"));
+    assert!(!oper.covers("/tether-interfaces:interfaces/interface[name='Po11']/state/carrier"));
+    // Set may name a whole list, but not reach through one without saying which entry.
+    assert!(oper.data_path().is_err());
+    let list = resolve(
+        schema(),
+        None,
+        Some(&p("", &[("interfaces", &[]), ("interface", &[])])),
+    )
+    .unwrap();
+    assert_eq!(
+        list.data_path().unwrap(),
+        "/tether-interfaces:interfaces/interface"
+    );
+}
+
+#[test]
 fn data_paths_become_gnmi_paths() {
     let g = to_gnmi(
         "/tether-link-state:link-state/groups/group[id='1']/upstream/interfaces/interface[name='Po11']",
