@@ -2,13 +2,19 @@
 
 - A list element without keys names every entry, in state paths as in config
   (gnmi-path-conventions.md: an omitted key is a wildcard).
+- A path that names no schema node is INVALID_ARGUMENT, a module that is not served
+  UNIMPLEMENTED, absent data NOT_FOUND; a key value that is not of the key's type is
+  INVALID_ARGUMENT in Get, Set and delete, and changes nothing.
+- Origins: none, or a module name (pygnmi's habit), resolve; any other is refused by name.
 """
 
 from __future__ import annotations
 
 import time
 
-from pygnmi.client import gNMIclient
+import grpc
+import pytest
+from pygnmi.client import gNMIclient, gNMIException
 
 OPER = "/interfaces/interface/state/oper-status"
 CARRIERS = {"Po11": True, "Gi1/1": True, "Gi1/2": False}
@@ -92,3 +98,80 @@ def test_subscribe_to_a_state_leaf_of_every_entry(tetherd):
                     seen.update(oper_by_name([m["update"]]))
         finally:
             stream.close()
+
+
+# ---- what a path names: schema errors, absent data, bad keys -----------------------------------
+
+LS = "/link-state"
+GROUP1 = LS + "/groups/group[id=1]"
+
+
+def status(exc: gNMIException) -> tuple:
+    err = exc.orig_exc
+    assert isinstance(err, grpc.RpcError), repr(exc)
+    return err.code(), err.details()
+
+
+def get_status(gc: gNMIclient, path: str) -> tuple:
+    with pytest.raises(gNMIException) as ei:
+        gc.get(path=[path], datatype="config", encoding="json_ietf")
+    return status(ei.value)
+
+
+def test_schema_errors_absent_data_and_modules_not_served(tetherd):
+    with client(tetherd) as gc:
+        gc.set(update=[(GROUP1 + "/config", {"id": 1})], encoding="json_ietf")
+        code, details = get_status(gc, LS + "/nothing")
+        assert code == grpc.StatusCode.INVALID_ARGUMENT and "nothing" in details, details
+        code, details = get_status(gc, GROUP1 + "/config/no-such-leaf")
+        assert code == grpc.StatusCode.INVALID_ARGUMENT and "no-such-leaf" in details, details
+        # pygnmi sends a module prefix as the origin: a module Tether does not serve is an
+        # origin it does not know (as a bare element prefix it is UNIMPLEMENTED: gnmi_paths.rs).
+        code, details = get_status(gc, "/openconfig-interfaces:interfaces/interface")
+        assert code == grpc.StatusCode.INVALID_ARGUMENT and "openconfig-interfaces" in details, details
+        # Absent data is NOT_FOUND.
+        code, details = get_status(gc, LS + "/groups/group[id=9]")
+        assert code == grpc.StatusCode.NOT_FOUND, details
+        # (Subscribe answers the same codes: crates/tetherd/tests/it/gnmi_paths.rs.)
+
+
+@pytest.mark.parametrize("key", ["abc", "-1", "70000", "0"])
+def test_invalid_key_values_are_invalid_argument_in_get_set_and_delete(tetherd, key):
+    """`id` is a uint16 with range 1..4096: none of these names a possible group."""
+    bad = f"{LS}/groups/group[id={key}]"
+    with client(tetherd) as gc:
+        gc.set(update=[(GROUP1 + "/config", {"id": 1})], encoding="json_ietf")
+        before = gc.get(path=["/"], datatype="config", encoding="json_ietf")["notification"][0]["update"]
+        code, details = get_status(gc, bad + "/config")
+        assert code == grpc.StatusCode.INVALID_ARGUMENT and key in details, details
+        with pytest.raises(gNMIException) as ei:
+            gc.set(update=[(bad + "/config/description", "never")], encoding="json_ietf")
+        code, details = status(ei.value)
+        assert code == grpc.StatusCode.INVALID_ARGUMENT and key in details, details
+        with pytest.raises(gNMIException) as ei:
+            gc.set(delete=[bad])
+        code, details = status(ei.value)
+        assert code == grpc.StatusCode.INVALID_ARGUMENT and key in details, details
+        after = gc.get(path=["/"], datatype="config", encoding="json_ietf")["notification"][0]["update"]
+        assert after == before
+
+
+# ---- origins --------------------------------------------------------------------------------
+
+
+def test_module_origins_resolve_and_others_are_refused_by_name(tetherd):
+    with client(tetherd) as gc:
+        gc.set(update=[(GROUP1 + "/config", {"id": 1, "description": "o"})], encoding="json_ietf")
+        for spelling in [GROUP1 + "/config/description", "tether-link-state:" + GROUP1 + "/config/description",
+                         "/tether-link-state:link-state/groups/group[id=1]/config/description"]:
+            r = gc.get(path=[spelling], datatype="config", encoding="json_ietf")
+            assert r["notification"][0]["update"][0]["val"] == "o", spelling
+        for origin in ["openconfig", "cli", "rfc7951", "made-up"]:
+            code, details = get_status(gc, f"{origin}:{GROUP1}/config")
+            assert code == grpc.StatusCode.INVALID_ARGUMENT, (origin, details)
+            assert f'origin "{origin}"' in details, details
+            with pytest.raises(gNMIException) as ei:
+                gc.set(update=[(f"{origin}:{GROUP1}/config/description", "never")], encoding="json_ietf")
+            assert status(ei.value)[0] == grpc.StatusCode.INVALID_ARGUMENT
+        r = gc.get(path=[GROUP1 + "/config/description"], datatype="config", encoding="json_ietf")
+        assert r["notification"][0]["update"][0]["val"] == "o"

@@ -20,8 +20,11 @@ use crate::error::GnmiError;
 /// Why a path could not be resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathError {
-    /// Well formed, but the schema has no such node.
+    /// Well formed, but the schema has no such node (INVALID_ARGUMENT: a path that names no
+    /// schema node is a bad request, not absent data).
     NotInSchema(String),
+    /// A module this target does not serve (UNIMPLEMENTED).
+    NotServed(String),
     /// Not a usable path (bad characters, keys on a non-list, ...).
     Malformed(String),
 }
@@ -29,14 +32,17 @@ pub enum PathError {
 impl PathError {
     pub fn message(&self) -> &str {
         match self {
-            PathError::NotInSchema(m) | PathError::Malformed(m) => m,
+            PathError::NotInSchema(m) | PathError::NotServed(m) | PathError::Malformed(m) => m,
         }
     }
 }
 
 impl From<PathError> for GnmiError {
     fn from(e: PathError) -> Self {
-        GnmiError::InvalidArgument(e.message().to_string())
+        match e {
+            PathError::NotServed(m) => GnmiError::Unimplemented(m),
+            PathError::NotInSchema(m) | PathError::Malformed(m) => GnmiError::InvalidArgument(m),
+        }
     }
 }
 
@@ -115,7 +121,7 @@ impl ResolvedPath {
         if self.steps.is_empty() {
             return Ok("/".into());
         }
-        Ok(self.build(self.steps.len(), false))
+        Ok(self.build(self.steps.len()))
     }
 
     /// The data path of the longest leading part without wildcards (`/` when the first
@@ -126,11 +132,7 @@ impl ResolvedPath {
             .iter()
             .position(Step::matches_many)
             .unwrap_or(self.steps.len());
-        if n == 0 {
-            "/".into()
-        } else {
-            self.build(n, false)
-        }
+        if n == 0 { "/".into() } else { self.build(n) }
     }
 
     /// An XPath selecting every data node the path names.
@@ -166,27 +168,8 @@ impl ResolvedPath {
         out
     }
 
-    fn build(&self, n: usize, _xpath: bool) -> String {
-        let mut out = String::new();
-        let mut last_module: Option<&str> = None;
-        for s in &self.steps[..n] {
-            if let Step::Node {
-                module, name, keys, ..
-            } = s
-            {
-                out.push('/');
-                if last_module != Some(module.as_str()) {
-                    out.push_str(module);
-                    out.push(':');
-                }
-                last_module = Some(module);
-                out.push_str(name);
-                for (k, v) in keys {
-                    out.push_str(&format!("[{k}={}]", quote(v.as_deref().unwrap_or("*"))));
-                }
-            }
-        }
-        out
+    fn build(&self, n: usize) -> String {
+        data_path_of(&self.steps[..n])
     }
 
     /// Whether the leaf (or node) at `data_path` is named by this path or lies beneath a
@@ -231,6 +214,36 @@ impl std::fmt::Display for ResolvedPath {
         }
         Ok(())
     }
+}
+
+/// The libyang data path of the named steps (wildcard steps are skipped; a wildcard key is
+/// written `*`).
+fn data_path_of(steps: &[Step]) -> String {
+    let mut out = String::new();
+    let mut last_module: Option<&str> = None;
+    for s in steps {
+        if let Step::Node {
+            module, name, keys, ..
+        } = s
+        {
+            out.push('/');
+            if last_module != Some(module.as_str()) {
+                out.push_str(module);
+                out.push(':');
+            }
+            last_module = Some(module);
+            out.push_str(name);
+            out.push_str(&predicates(keys));
+        }
+    }
+    out
+}
+
+/// The data-path predicates of a step's keys (`[k='v']`, `*` for a wildcard key).
+fn predicates(keys: &[(String, Option<String>)]) -> String {
+    keys.iter()
+        .map(|(k, v)| format!("[{k}={}]", quote(v.as_deref().unwrap_or("*"))))
+        .collect()
 }
 
 /// Whether `steps` name the node at `segs` or one of its ancestors (or, with
@@ -336,8 +349,19 @@ pub fn resolve(
     let mut elems: Vec<PathElem> = Vec::new();
     let mut origin = String::new();
     let mut target = String::new();
+    if let (Some(pre), Some(p)) = (prefix, path)
+        && !pre.origin.is_empty()
+        && !p.origin.is_empty()
+    {
+        return Err(PathError::Malformed(format!(
+            "origin given in both the prefix ({:?}) and the path ({:?}); a request names it \
+             in one of them (gNMI specification 2.7)",
+            cap(&pre.origin),
+            cap(&p.origin)
+        )));
+    }
     for p in [prefix, path].into_iter().flatten() {
-        if !p.origin.is_empty() && origin.is_empty() {
+        if !p.origin.is_empty() {
             origin = p.origin.clone();
         }
         if !p.target.is_empty() && target.is_empty() {
@@ -356,6 +380,19 @@ pub fn resolve(
     }
     let steps = resolve_elems(schema, &origin, &elems)?;
     Ok(ResolvedPath { steps, target })
+}
+
+/// A client-given string cut to a length fit for an error message.
+fn cap(s: &str) -> &str {
+    const MAX: usize = 128;
+    if s.len() <= MAX {
+        return s;
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 fn text(p: &[PathElem]) -> String {
@@ -382,7 +419,11 @@ fn resolve_elems(
 ) -> Result<Vec<Step>, PathError> {
     let ctx = schema.context();
     let ours: Vec<&'static str> = schema.modules().iter().map(|m| m.name).collect();
-    let whole = text(elems);
+    let whole = if origin.is_empty() {
+        text(elems)
+    } else {
+        format!("{}:{}", cap(origin), text(elems))
+    };
     let malformed = |m: String| PathError::Malformed(format!("{whole}: {m}"));
     let unknown = |m: String| PathError::NotInSchema(format!("{whole}: {m}"));
 
@@ -408,7 +449,16 @@ fn resolve_elems(
     let mut steps = Vec::with_capacity(elems.len());
     // The schema nodes the path may be at after each step; None = the root.
     let mut current: Option<Vec<SchemaNode<'static>>> = None;
+    // The origins Tether serves: none, or the name of one of its modules (pygnmi's habit).
+    // Any other (`openconfig`, `cli`, ...) names a schema this target does not have.
     let origin_module = ours.iter().copied().find(|m| *m == origin);
+    if !origin.is_empty() && origin_module.is_none() {
+        return Err(PathError::Malformed(format!(
+            "{whole}: origin {:?} is not served by this target; use no origin or a module name ({})",
+            cap(origin),
+            ours.join(", ")
+        )));
+    }
 
     for (i, e) in elems.iter().enumerate() {
         let candidates: Vec<SchemaNode<'static>> = match &current {
@@ -451,13 +501,20 @@ fn resolve_elems(
                 let (module, name) = match full.split_once(':') {
                     Some((m, n)) => {
                         let Some(m) = ours.iter().copied().find(|o| *o == m) else {
-                            return Err(unknown(format!("unknown module {m}")));
+                            return Err(PathError::NotServed(format!(
+                                "{whole}: module {m} is not served by this target"
+                            )));
                         };
                         (Some(m), n)
                     }
                     None => (None, full),
                 };
                 let module = match (module, i, origin_module) {
+                    (Some(m), 0, Some(o)) if m != o => {
+                        return Err(malformed(format!(
+                            "{full} belongs to module {m}, not to the origin {o}"
+                        )));
+                    }
                     (Some(m), _, _) => Some(m),
                     (None, 0, Some(o)) => Some(o),
                     (None, 0, None) => match schema.module_of_top_level(name) {
@@ -522,6 +579,7 @@ fn resolve_elems(
             )));
         }
     }
+    keys::check(schema, &steps, &whole)?;
     Ok(steps)
 }
 
@@ -543,5 +601,6 @@ fn flatten<'a>(nodes: impl Iterator<Item = SchemaNode<'a>>) -> Vec<SchemaNode<'a
     out
 }
 
+mod keys;
 #[cfg(test)]
 mod tests;
