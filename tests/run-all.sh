@@ -37,6 +37,9 @@ echo "== interop: pygnmi, grpcio, oc-config-validate against a real tetherd"
 cargo build -p tetherd -p tetherctl
 TETHERD="${CARGO_TARGET_DIR:-$PWD/target}/debug/tetherd" TETHERCTL="${CARGO_TARGET_DIR:-$PWD/target}/debug/tetherctl" .venv/bin/pytest -q tests/interop
 
+echo "== Debian package: the debug binaries just built, packaged with cargo-deb, installed with dpkg and removed"
+bash tests/deb.sh
+
 echo "== netns: tetherd --dataplane linux in network namespaces (root; skipped otherwise)"
 TETHERD="${CARGO_TARGET_DIR:-$PWD/target}/debug/tetherd" .venv/bin/pytest -q tests/netns
 echo "== all tests passed"

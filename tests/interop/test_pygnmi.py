@@ -209,8 +209,12 @@ BAD = [
                  "tcpp", "protocol", id="enum"),
     pytest.param(BYP + "/classes/class[name=tcp_bypass]/config/match-access-list", "NoSuchAcl",
                  "match-access-list", id="leafref"),
-    pytest.param(LS + "/groups/group[id=2]/upstream/interfaces/interface[name=Po11]/config", {"name": "Po11"},
-                 "Po11", id="interface-in-two-groups"),
+    pytest.param(LS + "/groups/group[id=2]/downstream/interfaces/interface[name=Po11]/config", {"name": "Po11"},
+                 "Po11", id="interface-upstream-and-downstream"),
+    pytest.param(GROUP1 + "/config", {"threshold-type": "percentage", "threshold-down": 50, "threshold-up": 101},
+                 "threshold-up", id="percentage-above-100"),
+    pytest.param(GROUP1 + "/config", {"threshold-down": 3, "threshold-up": 2},
+                 "threshold-down", id="threshold-down-above-up"),
     pytest.param(GROUP1 + "/config/no-such-leaf", 1, "no-such-leaf", id="unknown-leaf"),
 ]
 
@@ -374,7 +378,9 @@ def test_subscribe_leaf_values_are_typed(tetherd, reference, mode):
         vals = flat_updates(msg)
         assert vals, msg
         allowed = {"id": (int,), "enabled": (bool,), "min-upstream-up": (int,), "up-delay": (int,),
-                   "down-delay": (int,), "description": (str,)}
+                   "down-delay": (int,), "description": (str,), "threshold-type": (str,),
+                   "threshold-down": (int,), "threshold-up": (int,), "downstream-disable-links": (int,),
+                   "auto-recover": (bool,)}
         for path, val in vals.items():
             leaf = path.rsplit("/", 1)[-1]
             assert isinstance(val, allowed[leaf]) and not isinstance(val, dict), f"{path} = {val!r}"

@@ -1,4 +1,8 @@
 //! Running `nft` and `conntrack`, optionally inside a named network namespace (`ip netns exec`).
+//!
+//! The installer talks to the kernel only through [`Kernel`], so that the same installer code
+//! runs against [`crate::model::NftModel`] (an interpreter of the nft text Tether writes) in
+//! the differential tests that need no root.
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
@@ -12,6 +16,37 @@ pub struct Tools {
     pub conntrack: String,
     /// A namespace under `/run/netns`, or the current one.
     pub netns: Option<String>,
+}
+
+/// Where nft transactions and conntrack queries go: the real tools ([`Tools`]) or a model.
+pub trait Kernel {
+    /// `nft -f -` with `script`: one atomic transaction.
+    fn nft_apply(&self, script: &str) -> Result<(), LinuxError>;
+    /// `nft args…`, returning stdout.
+    fn nft(&self, args: &[&str]) -> Result<String, LinuxError>;
+    /// `conntrack args…`, returning stdout.
+    fn conntrack(&self, args: &[&str]) -> Result<String, LinuxError>;
+    /// The text of `/proc/net/nf_conntrack` of the dataplane's namespace, when readable.
+    fn conntrack_proc(&self) -> Option<String>;
+}
+
+impl Kernel for Tools {
+    fn nft_apply(&self, script: &str) -> Result<(), LinuxError> {
+        Tools::nft_apply(self, script)
+    }
+    fn nft(&self, args: &[&str]) -> Result<String, LinuxError> {
+        Tools::nft(self, args)
+    }
+    fn conntrack(&self, args: &[&str]) -> Result<String, LinuxError> {
+        Tools::conntrack(self, args)
+    }
+    fn conntrack_proc(&self) -> Option<String> {
+        const PROC: &str = "/proc/net/nf_conntrack";
+        match &self.netns {
+            None => std::fs::read_to_string(PROC).ok(),
+            Some(_) => self.run("cat", &[PROC], None).ok(),
+        }
+    }
 }
 
 impl Tools {

@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use crate::cmd::Tools;
+use crate::cmd::Kernel;
 use crate::error::LinuxError;
 use crate::render::{ID_MASK, TAG_BYPASS, TAG_MASK, TAGS_MASK};
 
@@ -90,14 +90,9 @@ pub fn parse_line(line: &str) -> Option<CtEntry> {
 
 /// Every entry with a Tether tag: one read of `/proc/net/nf_conntrack` (both families; one
 /// process in a namespace), else `conntrack -L` filtered by mark in the kernel.
-pub fn list_tagged(tools: &Tools) -> Result<Vec<CtEntry>, LinuxError> {
-    const PROC: &str = "/proc/net/nf_conntrack";
+pub fn list_tagged(tools: &dyn Kernel) -> Result<Vec<CtEntry>, LinuxError> {
     let tagged = |e: &CtEntry| e.mark & TAGS_MASK == TAG_BYPASS & TAGS_MASK;
-    let proc_text = match &tools.netns {
-        None => std::fs::read_to_string(PROC).ok(),
-        Some(_) => tools.run("cat", &[PROC], None).ok(),
-    };
-    if let Some(text) = proc_text {
+    if let Some(text) = tools.conntrack_proc() {
         // /proc has no conntrack ids: use a stable stand-in from the tuple.
         return Ok(text
             .lines()
@@ -134,7 +129,7 @@ fn tuple_id(e: &CtEntry) -> u64 {
 }
 
 /// Deletes one entry (by its original tuple and mark); a vanished entry is not an error.
-pub fn delete(tools: &Tools, e: &CtEntry) -> Result<(), LinuxError> {
+pub fn delete(tools: &dyn Kernel, e: &CtEntry) -> Result<(), LinuxError> {
     let family = if e.src.is_ipv6() { "ipv6" } else { "ipv4" };
     let (proto, src, dst, sport, dport, mark) = (
         e.protocol.to_string(),

@@ -37,6 +37,8 @@ mod cmd;
 mod conntrack;
 mod error;
 mod link;
+#[cfg(any(test, feature = "model"))]
+pub mod model;
 mod nft;
 pub mod render;
 
@@ -59,6 +61,13 @@ pub use crate::error::LinuxError;
 use crate::link::{Command, LinkShared};
 pub use crate::nft::ApplyKind;
 use crate::nft::Installer;
+/// The installer and the kernel interface it talks through, for the differential tests that
+/// run it against [`model::NftModel`] (feature `model`).
+#[cfg(any(test, feature = "model"))]
+pub mod offline {
+    pub use crate::cmd::Kernel;
+    pub use crate::nft::{Flushed, Installer};
+}
 use crate::render::{ClassInfo, RenderOptions};
 
 /// How long `set_tether_disabled` waits for the netlink thread.

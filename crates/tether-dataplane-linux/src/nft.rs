@@ -8,7 +8,7 @@ use serde_json::Value;
 use tether_dataplane::{AclAction, BypassProgram, ProgramDelta};
 use tracing::{debug, info, info_span, warn};
 
-use crate::cmd::Tools;
+use crate::cmd::Kernel;
 use crate::conntrack::{self, CtEntry};
 use crate::error::LinuxError;
 use crate::render::{
@@ -40,7 +40,7 @@ struct Listing {
     counters: Vec<String>,
 }
 
-fn list_table(tools: &Tools) -> Result<Listing, LinuxError> {
+fn list_table(tools: &dyn Kernel) -> Result<Listing, LinuxError> {
     let text = match tools.nft(&["-j", "-t", "list", "table", "inet", TABLE]) {
         Ok(t) => t,
         Err(LinuxError::Command { stderr, .. }) if stderr.contains("No such file") => {
@@ -75,7 +75,7 @@ fn list_table(tools: &Tools) -> Result<Listing, LinuxError> {
 }
 
 /// Per-named-counter values of the table.
-pub fn read_counters(tools: &Tools) -> Result<BTreeMap<String, (u64, u64)>, LinuxError> {
+pub fn read_counters(tools: &dyn Kernel) -> Result<BTreeMap<String, (u64, u64)>, LinuxError> {
     let text = tools.nft(&["-j", "list", "counters", "table", "inet", TABLE])?;
     let v: Value = serde_json::from_str(&text).map_err(|e| LinuxError::Parse {
         what: "nft -j list counters".into(),
@@ -145,7 +145,7 @@ impl Installer {
     /// can patch them in, else as [`Installer::install`] (also when `delta` is `None`).
     pub fn update(
         &mut self,
-        tools: &Tools,
+        tools: &dyn Kernel,
         program: &BypassProgram,
         delta: Option<&ProgramDelta>,
     ) -> Result<(ApplyKind, Flushed), LinuxError> {
@@ -195,7 +195,7 @@ impl Installer {
     /// Installs `program`; returns how, and the bypass entries it flushed (already deleted).
     pub fn install(
         &mut self,
-        tools: &Tools,
+        tools: &dyn Kernel,
         program: &BypassProgram,
     ) -> Result<(ApplyKind, Flushed), LinuxError> {
         let new = render::render(program, self.options);
@@ -244,7 +244,7 @@ impl Installer {
         Ok((kind, flushed))
     }
 
-    fn rebuild(&mut self, tools: &Tools, new: &Rendered) -> Result<(), LinuxError> {
+    fn rebuild(&mut self, tools: &dyn Kernel, new: &Rendered) -> Result<(), LinuxError> {
         let existing = match self.known.take() {
             Some(k) => k,
             None => list_table(tools)?,
@@ -294,7 +294,7 @@ impl Installer {
     /// Bypass connections survive it: their next packet, mid-flow, builds a fresh entry.
     fn flush_stale(
         &self,
-        tools: &Tools,
+        tools: &dyn Kernel,
         program: &BypassProgram,
         old_classes: &[ClassInfo],
     ) -> Result<Flushed, LinuxError> {
@@ -331,7 +331,7 @@ impl Installer {
     /// Deletes ct timeout objects and counters no class uses any more (after the entries that
     /// used them were flushed: deleting a timeout object in use would reset those entries to the
     /// kernel defaults).
-    fn collect_garbage(&mut self, tools: &Tools) -> Result<(), LinuxError> {
+    fn collect_garbage(&mut self, tools: &dyn Kernel) -> Result<(), LinuxError> {
         let Some((_, new)) = &self.installed else {
             return Ok(());
         };
@@ -356,6 +356,12 @@ impl Installer {
                 "deleting unused ct timeouts and counters"
             );
             tools.nft_apply(&s)?;
+            // What is gone is no longer known to be there: the next collection would
+            // otherwise delete it again and fail the install that follows.
+            if let Some(known) = &mut self.known {
+                known.timeouts.retain(|t| want_t.contains(t));
+                known.counters.retain(|c| new.counters.contains(c));
+            }
         }
         Ok(())
     }
@@ -363,7 +369,7 @@ impl Installer {
     /// Whether the kernel's table still has what Tether installed: every set, chain and object,
     /// the same rules and the same set elements (counters aside). Cheap enough for a periodic check
     /// with a few thousand elements; `Ok(false)` means drift (reinstall with [`Installer::forget`]).
-    pub fn verify(&self, tools: &Tools) -> Result<bool, LinuxError> {
+    pub fn verify(&self, tools: &dyn Kernel) -> Result<bool, LinuxError> {
         let Some((_, r)) = &self.installed else {
             return Ok(true);
         };
@@ -440,7 +446,7 @@ fn element_diff(old: &Rendered, new: &Rendered) -> (String, bool) {
 }
 
 /// Deletes the whole table (tests and `tetherd --dataplane linux` teardown on request only).
-pub fn delete_table(tools: &Tools) -> Result<(), LinuxError> {
+pub fn delete_table(tools: &dyn Kernel) -> Result<(), LinuxError> {
     match tools.nft(&["delete", "table", "inet", TABLE]) {
         Ok(_) => Ok(()),
         Err(LinuxError::Command { stderr, .. }) if stderr.contains("No such file") => Ok(()),
@@ -478,7 +484,7 @@ fn element_part(v: &Value) -> Option<String> {
 
 /// Hits per access-list entry, from the sets' per-element counters.
 pub fn read_element_counters(
-    tools: &Tools,
+    tools: &dyn Kernel,
     rendered: &Rendered,
 ) -> Result<Vec<tether_dataplane::AclEntryCounters>, LinuxError> {
     let text = tools.nft(&["-n", "-j", "list", "table", "inet", TABLE])?;

@@ -5,7 +5,7 @@ use thiserror::Error;
 use tonic::{Code, Status};
 
 use tether_model::ModelError;
-use tether_store::StoreError;
+use tether_store::{ConfirmError, StoreError};
 
 /// Why a gNMI request failed. Each variant maps to one gRPC status code.
 #[derive(Debug, Error)]
@@ -81,6 +81,13 @@ impl From<StoreError> for GnmiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Model(m) => m.into(),
+            // gnmi-commit-confirmed §3.2: an id that does not match is INVALID_ARGUMENT; no
+            // commit pending, one pending that blocks the Set, or one this client may not
+            // touch, FAILED_PRECONDITION.
+            StoreError::Confirm(c @ ConfirmError::WrongId { .. }) => {
+                GnmiError::InvalidArgument(c.to_string())
+            }
+            StoreError::Confirm(c) => GnmiError::FailedPrecondition(c.to_string()),
             StoreError::Closed => GnmiError::Unavailable("the datastore is shutting down".into()),
             // Disk faults: the Set left no trace and may be retried once the disk is usable.
             e @ StoreError::NoSpace(_) => GnmiError::ResourceExhausted(e.to_string()),

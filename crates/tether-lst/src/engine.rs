@@ -1,23 +1,24 @@
 //! The engine: groups, the interfaces they watch, what Tether disabled, and the delay timers.
 //!
-//! Cost model: an observation touches one group. A change that does not flip the group costs a
-//! few hash lookups; a flip costs one pass over that group's downstreams (which it must act on
-//! anyway). `set_config` and `restore_disabled` rebuild and re-check everything: they are rare.
+//! Cost model: an observation touches the groups that list the interface. A change that does
+//! not flip a group costs a few hash lookups (plus one pass over its downstreams when
+//! `disable_links` makes its target follow the failed upstreams); a flip costs one pass over
+//! that group's downstreams (which it must act on anyway). `set_config`, `restore_disabled` and
+//! `clear` rebuild and re-check everything they touch: they are rare.
 
 mod group;
 mod member;
 mod world;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use crate::config::{ConfigError, GroupConfig, validate};
 use crate::state::{
-    Action, GroupDetail, GroupId, GroupState, GroupStatus, InterfaceObservation, MemberState,
-    Outcome, Role, StateChange,
+    GroupDetail, GroupId, GroupState, InterfaceObservation, MemberState, Outcome, Role, StateChange,
 };
 use group::{Group, Pending};
 use member::{Member, MemberRef, refresh_member};
-use world::{World, may_keep};
+use world::World;
 
 #[cfg(test)]
 mod proptests;
@@ -30,8 +31,8 @@ mod tests;
 #[derive(Debug, Default)]
 pub struct Engine {
     groups: BTreeMap<GroupId, Group>,
-    /// Which group and role each configured interface has.
-    members: HashMap<String, MemberRef>,
+    /// Where each configured interface sits: one entry per group that lists it (one role).
+    members: HashMap<String, Vec<MemberRef>>,
     world: World,
     /// `set_config` was called: until then restored entries wait for their groups.
     configured: bool,
@@ -71,16 +72,21 @@ impl Engine {
                         role,
                         index,
                     };
-                    self.members.insert(member.name.clone(), at);
+                    self.members
+                        .entry(member.name.clone())
+                        .or_default()
+                        .push(at);
                 }
             }
             self.groups.insert(group.id, group);
         }
 
         let mut removed: Vec<_> = (old_members.into_iter())
+            .flat_map(|(name, olds)| olds.into_iter().map(move |old| (name.clone(), old)))
             .filter(|(name, old)| {
-                let now = self.members.get(name);
-                !now.is_some_and(|now| now.group == old.group && now.role == old.role)
+                let now = self.members.get(name).into_iter().flatten();
+                !now.into_iter()
+                    .any(|now| now.group == old.group && now.role == old.role)
             })
             .map(|(name, old)| (old.group, old.role, name))
             .collect();
@@ -117,7 +123,10 @@ impl Engine {
         entries: impl IntoIterator<Item = (String, GroupId)>,
         now_ns: u64,
     ) -> Outcome {
-        self.world.disabled.extend(entries);
+        for (name, group) in entries {
+            self.world.hold(&name, group);
+            self.world.disabled.insert(name, group);
+        }
         let mut out = Outcome::default();
         if self.configured {
             let before = self.snapshots();
@@ -128,7 +137,7 @@ impl Engine {
 
     /// Takes a new observation of one interface.
     pub fn observe(&mut self, observation: InterfaceObservation, now_ns: u64) -> Outcome {
-        let at = self.members.get(&observation.name).copied();
+        let at = self.refs(&observation.name);
         match self.world.interfaces.get_mut(&observation.name) {
             Some(known) if *known == observation => return Outcome::default(),
             Some(known) => *known = observation,
@@ -143,13 +152,14 @@ impl Engine {
     /// The interface left the dataplane: it counts as down and whatever Tether had disabled on it
     /// is forgotten (a new interface by that name starts clean).
     pub fn remove_interface(&mut self, name: &str, now_ns: u64) -> Outcome {
-        let at = self.members.get(name).copied();
+        let at = self.refs(name);
         let missing = InterfaceObservation::missing(name);
         self.world.interfaces.insert(name.to_owned(), missing);
+        let unconfigured = at.is_empty();
         let out = self.interface_changed(at, now_ns);
         self.world.interfaces.remove(name);
-        if at.is_none() {
-            self.world.disabled.remove(name);
+        if unconfigured {
+            self.world.forget(name);
         }
         out
     }
@@ -172,7 +182,22 @@ impl Engine {
             group.fire(&mut self.world, now_ns, &mut out);
             push_group_change(group, Some(&before), now_ns, &mut out);
         }
+        self.world.flush(&mut out);
         out
+    }
+
+    /// Manual recovery (Dell `clear ufd-disable uplink-state-group N`): enables what the group
+    /// holds beyond what its status calls for (with `auto_recover` off, what it disabled before
+    /// it recovered). A downstream another group still holds stays disabled; a group that is
+    /// still down keeps its downstreams. `None` when there is no such group.
+    pub fn clear(&mut self, id: GroupId, now_ns: u64) -> Option<Outcome> {
+        let group = self.groups.get_mut(&id)?;
+        let mut out = Outcome::default();
+        let before = group.snapshot();
+        group.clear(&mut self.world, now_ns, &mut out);
+        push_group_change(group, Some(&before), now_ns, &mut out);
+        self.world.flush(&mut out);
+        Some(out)
     }
 
     /// When [`Self::tick`] must be called next, if a delay is running.
@@ -191,7 +216,8 @@ impl Engine {
         self.world.disabled.len()
     }
 
-    /// The group that disabled this interface, if Tether did.
+    /// The group this interface's disable is attributed to (the lowest that holds it), if
+    /// Tether disabled it.
     pub fn disabled_by(&self, interface: &str) -> Option<GroupId> {
         self.world.disabled.get(interface).copied()
     }
@@ -220,15 +246,26 @@ impl Engine {
         })
     }
 
-    /// The state of a configured interface (it belongs to one group, in one role).
+    /// The state of a configured interface in the first group that lists it (an interface is
+    /// in one role, in one or more groups).
     pub fn member_state(&self, interface: &str) -> Option<MemberState> {
-        let at = self.members.get(interface)?;
-        let group = self.groups.get(&at.group)?;
-        let list = match at.role {
-            Role::Upstream => &group.upstream,
-            Role::Downstream => &group.downstream,
-        };
-        Some(group.member_state(list.get(at.index)?, at.role))
+        self.member_states(interface).into_iter().next()
+    }
+
+    /// The state of a configured interface in every group that lists it, by group.
+    pub fn member_states(&self, interface: &str) -> Vec<MemberState> {
+        let mut states: Vec<MemberState> = (self.refs(interface).into_iter())
+            .filter_map(|at| {
+                let group = self.groups.get(&at.group)?;
+                let list = match at.role {
+                    Role::Upstream => &group.upstream,
+                    Role::Downstream => &group.downstream,
+                };
+                Some(group.member_state(list.get(at.index)?, at.role))
+            })
+            .collect();
+        states.sort_by_key(|state| state.group);
+        states
     }
 
     // ----- internals -----
@@ -239,83 +276,59 @@ impl Engine {
             .collect()
     }
 
-    fn interface_changed(&mut self, at: Option<MemberRef>, now_ns: u64) -> Outcome {
+    fn refs(&self, interface: &str) -> Vec<MemberRef> {
+        self.members.get(interface).cloned().unwrap_or_default()
+    }
+
+    fn interface_changed(&mut self, refs: Vec<MemberRef>, now_ns: u64) -> Outcome {
         let mut out = Outcome::default();
-        let Some(at) = at else {
-            return out;
-        };
-        let Some(group) = self.groups.get_mut(&at.group) else {
-            return out;
-        };
-        let before = group.snapshot();
-        match at.role {
-            Role::Upstream => group.sync_upstream(at.index, &mut self.world, now_ns, &mut out),
-            Role::Downstream => group.sync_downstream(at.index, &mut self.world, now_ns, &mut out),
+        for at in refs {
+            let Some(group) = self.groups.get_mut(&at.group) else {
+                continue;
+            };
+            let before = group.snapshot();
+            match at.role {
+                Role::Upstream => group.sync_upstream(at.index, &mut self.world, now_ns, &mut out),
+                Role::Downstream => {
+                    group.sync_downstream(at.index, &mut self.world, now_ns, &mut out)
+                }
+            }
+            push_group_change(group, Some(&before), now_ns, &mut out);
         }
-        push_group_change(group, Some(&before), now_ns, &mut out);
+        self.world.flush(&mut out);
         out
     }
 
-    /// Re-attributes the disabled set to the members, then brings every group in line.
+    /// Drops the holds no configured downstream accounts for, gives every group the holds the
+    /// world records for it, then brings every group in line and flushes.
     fn reconcile_all(
         &mut self,
         before: &HashMap<GroupId, GroupState>,
         now_ns: u64,
         out: &mut Outcome,
     ) {
-        for group in self.groups.values_mut() {
-            group.downstream_disabled = 0;
-            for member in &mut group.downstream {
-                member.disabled = false;
+        for (name, id) in self.world.holds_list() {
+            let listed = (self.members.get(&name).into_iter().flatten())
+                .any(|at| at.group == id && at.role == Role::Downstream);
+            if !listed {
+                self.world.release(&name, id);
             }
         }
-        let mut entries: Vec<(String, GroupId)> = (self.world.disabled.iter())
-            .map(|(name, group)| (name.clone(), *group))
-            .collect();
-        entries.sort();
-        for (name, id) in entries {
-            let keep = may_keep(self.world.interfaces.get(&name));
-            let owner = (self.members.get(&name))
-                .filter(|at| at.group == id && at.role == Role::Downstream)
-                .and_then(|at| Some((self.groups.get_mut(&at.group)?, at.index)));
-            match owner {
-                Some((group, index)) if keep => {
-                    group.downstream[index].disabled = true;
-                    group.downstream_disabled += 1;
-                }
-                _ => {
-                    self.world.disabled.remove(&name);
-                    if keep {
-                        out.actions.push(Action::Enable {
-                            interface: name,
-                            group: id,
-                        });
-                    }
-                }
-            }
-        }
-
         for group in self.groups.values_mut() {
+            group.adopt_holds(&self.world);
             if group.fresh {
-                group.fresh = false;
-                group.status = match group.wants_down() {
-                    true => GroupStatus::Down,
-                    false => GroupStatus::Up,
-                };
-                group.last_change_ns = now_ns;
+                group.settle_fresh(now_ns);
             } else {
                 group.evaluate(&mut self.world, now_ns, out);
             }
-            for index in 0..group.downstream.len() {
-                group.sync_downstream(index, &mut self.world, now_ns, out);
-            }
+            group.sync_downstreams(false, &mut self.world, now_ns, out);
             for member in &mut group.upstream {
                 let observation = self.world.interfaces.get(&member.name);
                 refresh_member(group.id, Role::Upstream, member, observation, now_ns, out);
             }
             push_group_change(group, before.get(&group.id), now_ns, out);
         }
-        collapse_moves(&mut out.actions);
+        self.world.flush(out);
     }
 }
 
@@ -325,22 +338,6 @@ fn push_group_change(group: &Group, before: Option<&GroupState>, now_ns: u64, ou
         out.changes.push(StateChange::Group {
             at_ns: now_ns,
             state,
-        });
-    }
-}
-
-/// Within one configuration change an interface can move from a down group to another down
-/// group: disable it for the new group without enabling it in between (no flap).
-fn collapse_moves(actions: &mut Vec<Action>) {
-    let disabled: HashSet<String> = (actions.iter())
-        .filter_map(|action| match action {
-            Action::Disable { interface, .. } => Some(interface.clone()),
-            Action::Enable { .. } => None,
-        })
-        .collect();
-    if !disabled.is_empty() {
-        actions.retain(|action| {
-            !matches!(action, Action::Enable { interface, .. } if disabled.contains(interface))
         });
     }
 }

@@ -1,7 +1,9 @@
 //! The link state tracking engine of Tether, as a pure state machine.
 //!
 //! Cisco's `link state track N` with `link state group N upstream|downstream`, plus what Arista,
-//! Juniper and Dell add (a minimum number of upstreams, up and down delays, an enable switch): when a
+//! Juniper, Dell and SONiC add (a minimum number of upstreams, count or percentage thresholds with
+//! separate down and up limits, up and down delays, an enable switch, `downstream disable links
+//! N`, manual recovery with a clear, an interface in several groups): when a
 //! group loses its upstreams, Tether disables the group's downstreams so that the servers behind them
 //! fail over to another switch; when the upstreams come back, it enables exactly what it disabled.
 //!
@@ -29,16 +31,23 @@
 //!
 //! # Invariants
 //! - An [`Action::Enable`] names only an interface the engine disabled (or was told it had disabled
-//!   through [`Engine::restore_disabled`]), for the group that disabled it.
-//! - Once no delay is pending, the disabled set is exactly the downstreams of the groups that are
-//!   down, less those missing or shut by the operator.
+//!   through [`Engine::restore_disabled`]), for the group it was last attributed to.
+//! - An interface is disabled exactly while some group holds it, and is attributed to the lowest
+//!   such group (SONiC: an interface downstream of several groups is down while any is down).
+//! - Each group holds at least the first N eligible downstreams its status calls for (all while
+//!   down; `disable_links` per failed upstream while up); with automatic recovery exactly those,
+//!   with manual recovery also what it held before, until [`Engine::clear`].
+//! - Once no delay is pending, a group's status is one its thresholds allow: an up group meets the
+//!   down threshold, a down group misses the up threshold.
 //! - A group with no upstream member, or not enabled, disables nothing.
+//! - A group that was never up since it was created comes up without its up delay (SONiC).
+//! - All of these are checked by the model-based test in `engine/proptests.rs`, with restarts.
 
 mod config;
 mod engine;
 mod state;
 
-pub use config::{ConfigError, GROUP_ID_MAX, GROUP_ID_MIN, GroupConfig};
+pub use config::{ConfigError, GROUP_ID_MAX, GROUP_ID_MIN, GroupConfig, Threshold, ThresholdKind};
 pub use engine::Engine;
 pub use state::{
     Action, GroupDetail, GroupId, GroupState, GroupStatus, InterfaceObservation, MemberState,

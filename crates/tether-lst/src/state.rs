@@ -97,10 +97,12 @@ impl fmt::Display for Role {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "action")]
 pub enum Action {
-    /// Disable this downstream because `group` is down. Issued for an interface already disabled
-    /// by another group only when a configuration change moves it there (re-attribution).
+    /// Disable this downstream because `group` holds it. Issued for an interface already
+    /// disabled when the group it is attributed to changes (re-attribution: the group that held
+    /// it released it while another still holds it, or a configuration change moved it).
     Disable { interface: String, group: GroupId },
-    /// Lift the disable `group` put on this downstream (never touches the operator's admin state).
+    /// Lift Tether's disable of this downstream: no group holds it any more; `group` is the one
+    /// it was attributed to (never touches the operator's admin state).
     Enable { interface: String, group: GroupId },
 }
 
@@ -174,6 +176,8 @@ pub struct GroupState {
     pub upstream_total: u32,
     pub downstream_total: u32,
     pub downstream_disabled: u32,
+    /// Manual recovery: the group is up but still holds downstreams it disabled, until cleared.
+    pub awaiting_clear: bool,
     /// When `status` last changed (or the group was created).
     pub last_change_ns: u64,
     /// Up↔down changes since the group was created.

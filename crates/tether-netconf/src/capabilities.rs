@@ -8,6 +8,8 @@ use crate::xml::{self, NC, escape};
 
 pub const BASE_10: &str = "urn:ietf:params:netconf:base:1.0";
 pub const BASE_11: &str = "urn:ietf:params:netconf:base:1.1";
+/// RFC 6241 §8.4: confirmed commit with confirm-timeout, persist, persist-id, cancel-commit.
+pub const CONFIRMED_COMMIT: &str = "urn:ietf:params:netconf:capability:confirmed-commit:1.1";
 
 /// Every capability of this server: protocol features and one per YANG module.
 pub fn list(schema: &'static Schema) -> Vec<String> {
@@ -15,6 +17,10 @@ pub fn list(schema: &'static Schema) -> Vec<String> {
         BASE_10,
         BASE_11,
         "urn:ietf:params:netconf:capability:candidate:1.0",
+        // edit-config and copy-config take <running/> as the target (RFC 6241 §8.2); clients
+        // such as scrapli-netconf only target running when this is advertised.
+        "urn:ietf:params:netconf:capability:writable-running:1.0",
+        CONFIRMED_COMMIT,
         "urn:ietf:params:netconf:capability:validate:1.1",
         "urn:ietf:params:netconf:capability:validate:1.0",
         "urn:ietf:params:netconf:capability:rollback-on-error:1.0",

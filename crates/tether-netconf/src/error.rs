@@ -181,6 +181,7 @@ pub fn from_model(e: &ModelError) -> Vec<RpcError> {
 pub fn from_store(e: &StoreError) -> Vec<RpcError> {
     match e {
         StoreError::Model(m) => from_model(m),
+        StoreError::Confirm(c) => vec![from_confirm(c)],
         other => {
             let tag = if matches!(other, StoreError::NoSpace(_)) {
                 "resource-denied"
@@ -189,6 +190,18 @@ pub fn from_store(e: &StoreError) -> Vec<RpcError> {
             };
             vec![RpcError::application(tag, other.to_string())]
         }
+    }
+}
+
+/// A confirmed-commit refusal (RFC 6241 §8.4.4.1, §8.4.5.1 name invalid-value for a
+/// persist-id that does not match; a commit held by another session or a pending one that
+/// blocks running is the resource-in-use case of Appendix A).
+fn from_confirm(e: &tether_store::ConfirmError) -> RpcError {
+    use tether_store::ConfirmError as C;
+    match e {
+        C::NonePending => RpcError::application("operation-failed", e.to_string()),
+        C::WrongId { .. } => RpcError::protocol("invalid-value", e.to_string()),
+        C::NotOwner { .. } | C::Pending { .. } => RpcError::application("in-use", e.to_string()),
     }
 }
 

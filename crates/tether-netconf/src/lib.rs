@@ -14,7 +14,9 @@
 //! What it is not for: storing or validating configuration (`tether-store`,
 //! `tether-model`), or owning the listener's lifetime (`tetherd` starts and stops it).
 
+mod action;
 mod capabilities;
+mod confirmed;
 mod edit;
 mod error;
 pub mod framing;
@@ -25,7 +27,8 @@ mod session;
 mod ssh;
 mod xml;
 
-pub use capabilities::{BASE_10, BASE_11};
+pub use capabilities::{BASE_10, BASE_11, CONFIRMED_COMMIT};
+pub use confirmed::DEFAULT_CONFIRM_TIMEOUT;
 pub use error::{MESSAGE_CAP, RpcError};
 pub use server::{
     DEFAULT_MAX_MESSAGE, DEFAULT_MAX_SESSIONS, NetconfError, NetconfOptions, NetconfServer,

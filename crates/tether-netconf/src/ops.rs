@@ -43,10 +43,12 @@ pub(crate) async fn dispatch(ctx: &mut SessionCtx, op: Node<'_, '_>) -> OpResult
         (NC, "lock") => lock(ctx, op).await,
         (NC, "unlock") => unlock(ctx, op),
         (NC, "close-session") => Ok(("<ok/>".into(), After::Close)),
-        (NC, "kill-session") => kill_session(ctx, op),
+        (NC, "kill-session") => kill_session(ctx, op).await,
         (NC, "validate") => validate(ctx, op).await,
-        (NC, "commit") => commit(ctx, op).await,
+        (NC, "commit") => crate::confirmed::commit(ctx, op).await,
+        (NC, "cancel-commit") => crate::confirmed::cancel_commit(ctx, op).await,
         (MON, "get-schema") => get_schema(op),
+        (crate::action::YANG, "action") => crate::action::action(ctx, op).await,
         (_, name) => Err(one(RpcError::protocol(
             "operation-not-supported",
             format!("no operation {name} in namespace {ns:?}"),
@@ -360,36 +362,6 @@ async fn validate(ctx: &mut SessionCtx, op: Node<'_, '_>) -> OpResult {
     ok()
 }
 
-/// commit (RFC 6241 §8.3.4.1): the candidate becomes running, through the store's commit.
-async fn commit(ctx: &mut SessionCtx, op: Node<'_, '_>) -> OpResult {
-    ctx.require_write().map_err(one)?;
-    if xml::child(op, NC, "confirmed").is_some() || xml::child(op, NC, "persist-id").is_some() {
-        return Err(one(RpcError::protocol(
-            "operation-not-supported",
-            "confirmed commit is not implemented yet",
-        )));
-    }
-    check_lock(ctx, Datastore::Running).map_err(one)?;
-    let mut cand = ctx.shared.candidate.lock().await;
-    let Some(tree) = cand.as_ref() else {
-        return ok();
-    };
-    let json = tree.to_json(false).map_err(|e| from_model(&e))?;
-    let v: Value = serde_json::from_str(&json)
-        .map_err(|e| one(RpcError::application("operation-failed", e.to_string())))?;
-    ctx.shared
-        .store
-        .commit(
-            vec![Edit::replace("/", v)],
-            meta(ctx, Some("netconf commit".into())),
-        )
-        .wait()
-        .await
-        .map_err(|e| from_store(&e))?;
-    *cand = None;
-    ok()
-}
-
 // ===== Locks and sessions =====
 
 async fn lock(ctx: &mut SessionCtx, op: Node<'_, '_>) -> OpResult {
@@ -432,7 +404,7 @@ fn unlock(ctx: &mut SessionCtx, op: Node<'_, '_>) -> OpResult {
     ok()
 }
 
-fn kill_session(ctx: &mut SessionCtx, op: Node<'_, '_>) -> OpResult {
+async fn kill_session(ctx: &mut SessionCtx, op: Node<'_, '_>) -> OpResult {
     ctx.require_write().map_err(one)?;
     let id: u32 = xml::child_text(op, "session-id")
         .and_then(|s| s.parse().ok())
@@ -448,21 +420,25 @@ fn kill_session(ctx: &mut SessionCtx, op: Node<'_, '_>) -> OpResult {
             "a session cannot kill itself; use close-session",
         )));
     }
-    let sessions = ctx
-        .shared
-        .sessions
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    let s = sessions.get(&id).ok_or_else(|| {
-        one(
-            RpcError::protocol("invalid-value", format!("no session {id}"))
-                .with_path("/rpc/kill-session/session-id"),
-        )
-    })?;
-    tracing::info!(killed = id, user = %s.user, peer = %s.peer, "kill-session");
-    let _ = s.kill.send(true);
-    drop(sessions);
-    // Its locks go now, not when its task notices.
+    let user = {
+        let sessions = ctx
+            .shared
+            .sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let s = sessions.get(&id).ok_or_else(|| {
+            one(
+                RpcError::protocol("invalid-value", format!("no session {id}"))
+                    .with_path("/rpc/kill-session/session-id"),
+            )
+        })?;
+        tracing::info!(killed = id, user = %s.user, peer = %s.peer, "kill-session");
+        let _ = s.kill.send(true);
+        s.user.clone()
+    };
+    // Its locks go now, not when its task notices; and RFC 6241 §7.9: a confirmed commit it
+    // made (without persist) is reverted before the reply.
     ctx.shared.locks.release_session(id);
+    crate::confirmed::session_ended(&ctx.shared, id, &user).await;
     ok()
 }

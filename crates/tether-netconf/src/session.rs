@@ -164,8 +164,9 @@ pub(crate) async fn run<S>(
     .await;
 }
 
-/// The session's end: its subscription stops, its locks die, and a candidate it locked is
-/// discarded (RFC 6241 §7.5: changes under a lock that is lost are discarded).
+/// The session's end: its subscription stops, its locks die, a candidate it locked is
+/// discarded (RFC 6241 §7.5: changes under a lock that is lost are discarded), and a
+/// confirmed commit it made without persist is reverted (§8.4.1).
 async fn end(ctx: &mut SessionCtx) {
     if let Some(t) = ctx.subscription.take() {
         t.abort();
@@ -178,6 +179,7 @@ async fn end(ctx: &mut SessionCtx) {
     if held_candidate {
         *ctx.shared.candidate.lock().await = None;
     }
+    crate::confirmed::session_ended(&ctx.shared, ctx.id, &ctx.identity.user).await;
     ctx.shared.unregister(ctx.id);
 }
 

@@ -98,8 +98,11 @@ pub enum ConfirmedAction {
         follow_up: bool,
     },
     /// Make the pending commit permanent, committing `edits` with it (NETCONF's confirming
-    /// commit carries the candidate; gNMI's confirm carries nothing).
-    Confirm { edits: Vec<Edit> },
+    /// commit carries the candidate; gNMI's confirm carries nothing). With nothing pending
+    /// and `or_commit`, an ordinary commit of `edits` (NETCONF's `<commit>` confirms when
+    /// something is pending and commits either way: deciding it here, not before, leaves no
+    /// window for a timeout in between).
+    Confirm { edits: Vec<Edit>, or_commit: bool },
     /// Revert the pending commit now (NETCONF `<cancel-commit>`, gNMI cancel).
     Cancel,
     /// Restart the timer with `timeout` from now (gNMI set_rollback_duration).
@@ -385,8 +388,11 @@ impl Writer {
                 ),
                 None,
             )),
+            (ConfirmedAction::Confirm { edits, or_commit }, None) if or_commit => {
+                Ok((self.commit_one(disk, &edits, meta, None)?, None))
+            }
             (_, None) => Err(ConfirmError::NonePending.into()),
-            (ConfirmedAction::Confirm { edits }, Some(p)) => {
+            (ConfirmedAction::Confirm { edits, .. }, Some(p)) => {
                 authorize(&p, &caller, now_ns)?;
                 meta.comment.get_or_insert_with(|| {
                     format!(

@@ -159,7 +159,10 @@ fn the_record_survives_a_reopen_and_boot_reverts_it() {
     let e = s
         .confirmed(
             ConfirmedRequest {
-                action: ConfirmedAction::Confirm { edits: vec![] },
+                action: ConfirmedAction::Confirm {
+                    edits: vec![],
+                    or_commit: false,
+                },
                 caller: by_token("t"),
             },
             meta(),
@@ -183,7 +186,10 @@ fn confirm_makes_it_permanent_across_restarts() {
         confirmed_commit(&s, vec![group(5)], "t", Duration::from_secs(3600));
         s.confirmed(
             ConfirmedRequest {
-                action: ConfirmedAction::Confirm { edits: vec![] },
+                action: ConfirmedAction::Confirm {
+                    edits: vec![],
+                    or_commit: false,
+                },
                 caller: by_token("t"),
             },
             meta(),

@@ -247,28 +247,37 @@ fn confirmed_commits_equal_the_model() {
                     }
                 }
             }
-            // Confirm, sometimes with changes (NETCONF's confirming commit).
+            // Confirm, sometimes with changes (NETCONF's confirming commit), sometimes
+            // committing anyway when nothing is pending (NETCONF's plain <commit>).
             55..=66 => {
                 let edits = if r.chance(50) {
                     ops::random_transaction(&mut r)
                 } else {
                     Vec::new()
                 };
+                let or_commit = r.chance(50);
                 let expect = match &run.pending {
+                    None if or_commit => Ok(()),
                     None => Err("none-pending"),
                     Some(p) => may(&p.key, &c),
                 };
                 let request = ConfirmedRequest {
                     action: ConfirmedAction::Confirm {
                         edits: edits.clone(),
+                        or_commit,
                     },
                     caller: c,
                 };
+                let was_pending = run.pending.is_some();
                 if run.transact(i, &edits, expect, |s| {
                     s.confirmed(request, meta("confirm")).wait_blocking()
                 }) {
                     run.pending = None;
-                    run.count("confirm");
+                    run.count(if was_pending {
+                        "confirm"
+                    } else {
+                        "commit-or-confirm"
+                    });
                 }
             }
             // Cancel.
@@ -383,6 +392,7 @@ fn confirmed_commits_equal_the_model() {
         "confirmed",
         "follow-up",
         "confirm",
+        "commit-or-confirm",
         "cancel",
         "timeout",
         "restart revert",

@@ -15,7 +15,7 @@ use tether_dataplane::{
 };
 use tether_lst::{
     GroupConfig, GroupState, GroupStatus, MemberState, MemberStatus, PendingAction, Role,
-    StateChange,
+    StateChange, Threshold, ThresholdKind,
 };
 use tether_model::{Datastore, Schema, SchemaOptions};
 use tether_telemetry::StateBatch;
@@ -46,6 +46,7 @@ fn group_state(pending_until_ns: Option<u64>) -> GroupState {
         upstream_total: 1,
         downstream_total: 40,
         downstream_disabled: 40,
+        awaiting_clear: false,
         last_change_ns: 1,
         transitions: 1,
         pending_action: PendingAction::Enable,
@@ -96,8 +97,14 @@ fn every_written_batch() -> Vec<StateBatch> {
     // tether-link-state
     let mut config = GroupConfig::new(1);
     config.up_delay = Duration::from_secs(5);
-    let described = (config.clone(), Some("to the DC".to_string()));
-    let undescribed = (config, None);
+    let undescribed = (config.clone(), None);
+    config.threshold = Some(Threshold {
+        kind: ThresholdKind::Percentage,
+        down: 50,
+        up: 75,
+    });
+    config.disable_links = Some(2);
+    let described = (config, Some("to the DC".to_string()));
     batch(&|b| link_state::state::group(&group_state(Some(2)), Some(&described), b));
     batch(&|b| link_state::state::group(&group_state(None), Some(&undescribed), b));
     let changes = [

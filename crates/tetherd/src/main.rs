@@ -10,14 +10,25 @@ mod serve;
 mod signals;
 mod tls;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use crate::config::{Flags, Settings};
 
 fn main() -> std::process::ExitCode {
     let flags = Flags::parse();
-    if let Some(config::Command::Check { restore }) = flags.command.clone() {
-        return check::run(flags, restore);
+    match flags.command.clone() {
+        Some(config::Command::Check { restore }) => return check::run(flags, restore),
+        Some(config::Command::Man) => return print_man(),
+        Some(config::Command::Completions { shell }) => {
+            clap_complete::generate(
+                shell,
+                &mut Flags::command(),
+                "tetherd",
+                &mut std::io::stdout(),
+            );
+            return std::process::ExitCode::SUCCESS;
+        }
+        None => {}
     }
     let settings = match Settings::resolve(flags) {
         Ok(s) => s,
@@ -60,6 +71,19 @@ fn main() -> std::process::ExitCode {
         Err(e) => {
             tracing::error!("{e:#}");
             eprintln!("tetherd: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `tetherd man`: the manual page, section 8 (a system daemon), from the clap definitions so
+/// it cannot disagree with `--help`.
+fn print_man() -> std::process::ExitCode {
+    let page = clap_mangen::Man::new(Flags::command()).section("8");
+    match page.render(&mut std::io::stdout()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tetherd: writing the manual page: {e}");
             std::process::ExitCode::FAILURE
         }
     }

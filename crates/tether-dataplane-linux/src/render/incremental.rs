@@ -63,6 +63,25 @@ fn isolated(entries: &[AclEntry], i: usize) -> bool {
         .all(|j| !Boxed::of(&entries[j]).overlaps(&b))
 }
 
+/// The run structure of `entries` as the entries not in `touched` see it: the action of
+/// every run, and the run of every untouched entry. Equal before and after a change, the
+/// full render puts every untouched entry in the same run (and rule) as before; checking the
+/// touched entries one by one is not enough (two neighbours changed together can flip the
+/// action of their whole run, each looking "inside its run").
+fn run_structure(entries: &[AclEntry], touched: &BTreeSet<u32>) -> (Vec<bool>, Vec<(u32, usize)>) {
+    let mut actions = Vec::new();
+    let mut untouched = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        if i == 0 || entries[i - 1].action != e.action {
+            actions.push(e.action == tether_dataplane::AclAction::Permit);
+        }
+        if !touched.contains(&e.sequence) {
+            untouched.push((e.sequence, actions.len() - 1));
+        }
+    }
+    (actions, untouched)
+}
+
 /// `old` (the render of `old_program`) patched into the render of `new_program`, which differs
 /// from it only in the access-list entries `delta` names; `None` when that takes a full
 /// render. On `Some`, `old` has been changed; on `None` it is untouched.
@@ -80,6 +99,19 @@ pub fn update(
         new_program.access_lists.keys().map(|k| (k.as_str(), "")),
         32,
     );
+    let mut by_list: std::collections::BTreeMap<&str, BTreeSet<u32>> = Default::default();
+    for (acl, sequence) in &delta.entries {
+        by_list.entry(acl.as_str()).or_default().insert(*sequence);
+    }
+    for (acl, touched) in by_list.iter().filter(|(acl, _)| used.contains(*acl)) {
+        if let (Some(before), Some(after)) = (
+            old_program.access_lists.get(*acl),
+            new_program.access_lists.get(*acl),
+        ) && run_structure(&before.entries, touched) != run_structure(&after.entries, touched)
+        {
+            return None;
+        }
+    }
     // Plan every change first, so that a `None` leaves `old` as it was.
     let mut gone: Vec<(usize, String, String)> = Vec::new();
     let mut come: Vec<(EntryPlacement, bool)> = Vec::new();

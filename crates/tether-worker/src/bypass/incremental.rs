@@ -44,13 +44,24 @@ fn at_or_below(schema: &str, node: &str) -> bool {
 }
 
 /// The data path of the ancestor-or-self of `path` whose schema path is `node`, with the value
-/// of its single key.
-fn entry_of(path: &str, node: &str) -> Option<(String, String)> {
+/// of its key `key` (the list's generated `KEYS`, so a renamed or added key breaks the build
+/// or declines the step, never misreads a path).
+fn entry_of(path: &str, node: &str, keys: &[&str]) -> Option<(String, String)> {
+    let [key] = keys else { return None };
     let prefix = data_path::prefixes(path)
         .into_iter()
         .find(|p| data_path::schema_path(p) == node)?;
-    let key = data_path::last_keys(&prefix).into_iter().next()?.1;
-    Some((prefix, key))
+    let value = data_path::last_keys(&prefix)
+        .into_iter()
+        .find(|(k, _)| k == key)?
+        .1;
+    Some((prefix, value))
+}
+
+/// An entry's sequence as the generated key type reads it (its YANG range included).
+fn sequence(text: &str) -> Option<u32> {
+    let n: u32 = text.parse().ok()?;
+    entry::Sequence::new(n).ok().map(entry::Sequence::get)
 }
 
 impl Touched {
@@ -63,12 +74,9 @@ impl Touched {
                 continue;
             }
             if at_or_below(&schema, entry::PATH) {
-                let list = entry_of(path, access_list::PATH);
-                let item = entry_of(path, entry::PATH);
-                match (
-                    list,
-                    item.and_then(|(p, k)| k.parse::<u32>().ok().map(|k| (p, k))),
-                ) {
+                let list = entry_of(path, access_list::PATH, access_list::KEYS);
+                let item = entry_of(path, entry::PATH, entry::KEYS);
+                match (list, item.and_then(|(p, k)| sequence(&k).map(|k| (p, k)))) {
                     (Some((list_path, name)), Some((p, seq))) => {
                         t.list_paths.insert(name.clone(), list_path);
                         t.entries.insert((name, seq, p));
@@ -76,7 +84,7 @@ impl Touched {
                     _ => t.references = true,
                 }
             } else if at_or_below(&schema, access_list::PATH) {
-                match entry_of(path, access_list::PATH) {
+                match entry_of(path, access_list::PATH, access_list::KEYS) {
                     Some((p, name)) => {
                         t.list_paths.insert(name.clone(), p.clone());
                         t.access_lists.insert((name, p));
@@ -228,5 +236,51 @@ pub fn follow(
     match config.typed_modules(&[tether_model::tether_conntrack_bypass::NAME]) {
         Ok(typed) => Followed::Full(compile::compile(&typed)),
         Err(e) => Followed::Unreadable(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Leaf paths built by the generated `entry()` builders and schema constants, the way
+    /// the store records them, classified as the incremental path reads them.
+    #[test]
+    fn touched_reads_paths_built_from_the_generated_schema() {
+        let acl = access_list::entry("A-1");
+        let e7 = entry::entry(&acl, 7);
+        let leaf = |parent: &str, list: &'static str, node: &'static str| {
+            data_path::under(parent, list, node)
+        };
+        let remark = leaf(&e7, entry::PATH, entry::config::Config::REMARK);
+        let acl_name = leaf(&acl, access_list::PATH, access_list::config::Config::NAME);
+        let class = leaf(
+            &bypass::classes::class::entry("c"),
+            bypass::classes::class::PATH,
+            bypass::classes::class::config::Config::MATCH_ACCESS_LIST,
+        );
+        let lst = "/tether-link-state:link-state/groups/group[id='1']/config/id";
+
+        let t = Touched::of([remark.as_str()]);
+        assert_eq!(
+            t.delta().entries,
+            [("A-1".to_string(), 7)].into_iter().collect()
+        );
+        assert!(t.delta().access_lists.is_empty() && !t.delta().structure);
+
+        let t = Touched::of([acl_name.as_str()]);
+        assert_eq!(
+            t.delta().access_lists,
+            ["A-1".to_string()].into_iter().collect()
+        );
+
+        assert!(Touched::of([class.as_str()]).delta().structure);
+        assert!(
+            Touched::of([lst]).is_empty(),
+            "other modules are not bypass's"
+        );
+        // A sequence outside the key type's range is not read as an entry.
+        let bad = format!("{acl}/entries/entry[sequence='0']/config/remark");
+        assert!(Touched::of([bad.as_str()]).delta().structure);
     }
 }

@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
-use tether_lst::GroupConfig;
+use tether_lst::{GroupConfig, Threshold, ThresholdKind};
 use tether_model::Datastore;
 use tether_model::tether_link_state::link_state::groups::group::Group;
+use tether_model::tether_link_state::link_state::groups::group::config::{Config, ThresholdType};
 
 /// Every configured group, in configuration order, with the model's defaults filled in
 /// (enabled, one upstream needed, no delays) for leaves the datastore leaves out.
@@ -27,6 +28,9 @@ fn group(g: &Group) -> GroupConfig {
         out.min_upstream_up = c.min_upstream_up.map_or(1, |m| m.get());
         out.up_delay = Duration::from_secs(c.up_delay.map_or(0, |d| u64::from(d.get())));
         out.down_delay = Duration::from_millis(c.down_delay.map_or(0, |d| u64::from(d.get())));
+        out.threshold = threshold(c, out.min_upstream_up);
+        out.disable_links = c.downstream_disable_links.map(|n| n.get());
+        out.auto_recover = c.auto_recover.unwrap_or(true);
     }
     out.upstream = (g
         .upstream
@@ -43,6 +47,26 @@ fn group(g: &Group) -> GroupConfig {
     .map(|i| i.name.as_str().to_string())
     .collect();
     out
+}
+
+/// The thresholds, when any threshold leaf is set: the count type falls back on
+/// `min-upstream-up` for the down limit, and either type on the down limit for the up limit.
+fn threshold(c: &Config, min_upstream_up: u16) -> Option<Threshold> {
+    let kind = match c.threshold_type {
+        Some(ThresholdType::Percentage) => ThresholdKind::Percentage,
+        Some(ThresholdType::Count) | None => ThresholdKind::Count,
+    };
+    let down = c.threshold_down.map(|d| d.get());
+    let up = c.threshold_up.map(|u| u.get());
+    if kind == ThresholdKind::Count && down.is_none() && up.is_none() {
+        return None;
+    }
+    let down = down.unwrap_or(min_upstream_up);
+    Some(Threshold {
+        kind,
+        down,
+        up: up.unwrap_or(down),
+    })
 }
 
 /// The group's description, mirrored into its state.
@@ -101,6 +125,64 @@ mod tests {
             );
             assert_eq!(g.upstream, vec!["Po11".to_string()]);
             assert_eq!(g.downstream, vec!["Gi1/1".to_string(), "Gi1/2".to_string()]);
+        }
+    }
+
+    #[test]
+    fn thresholds_disable_links_and_recovery_convert() {
+        let count = |down, up| {
+            Some(Threshold {
+                kind: ThresholdKind::Count,
+                down,
+                up,
+            })
+        };
+        // (group config, threshold, disable links, auto-recover)
+        let cases = [
+            (json!({ "id": 1 }), None, None, true),
+            (json!({ "id": 1, "min-upstream-up": 2 }), None, None, true),
+            (
+                json!({ "id": 1, "threshold-up": 3 }),
+                count(1, 3),
+                None,
+                true,
+            ),
+            (
+                json!({ "id": 1, "min-upstream-up": 2, "threshold-up": 3 }),
+                count(2, 3),
+                None,
+                true,
+            ),
+            (
+                json!({ "id": 1, "threshold-type": "percentage", "threshold-down": 20,
+                        "threshold-up": 40, "downstream-disable-links": 2, "auto-recover": false }),
+                Some(Threshold {
+                    kind: ThresholdKind::Percentage,
+                    down: 20,
+                    up: 40,
+                }),
+                Some(2),
+                false,
+            ),
+            (
+                json!({ "id": 1, "threshold-type": "percentage", "threshold-down": 50 }),
+                Some(Threshold {
+                    kind: ThresholdKind::Percentage,
+                    down: 50,
+                    up: 50,
+                }),
+                None,
+                true,
+            ),
+        ];
+        for (config, threshold, links, auto) in cases {
+            let d = datastore(json!({ "groups": { "group": [{ "id": 1, "config": config }] } }));
+            let g = &groups(&d)[0];
+            assert_eq!(
+                (g.threshold, g.disable_links, g.auto_recover),
+                (threshold, links, auto),
+                "{config}"
+            );
         }
     }
 

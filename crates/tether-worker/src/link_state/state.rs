@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use tether_lst::{
     GroupConfig, GroupId, GroupState, GroupStatus, MemberState, MemberStatus, PendingAction,
-    StateChange,
+    StateChange, ThresholdKind,
 };
 use tether_model::tether_link_state::link_state::groups::group;
 use tether_telemetry::StateBatch;
@@ -53,6 +53,21 @@ pub fn group(s: &GroupState, config: Option<&(GroupConfig, Option<String>)>, out
         set(State::MIN_UPSTREAM_UP, c.min_upstream_up.to_string());
         set(State::UP_DELAY, c.up_delay.as_secs().to_string());
         set(State::DOWN_DELAY, c.down_delay.as_millis().to_string());
+        if let Some(t) = c.threshold {
+            let kind = match t.kind {
+                ThresholdKind::Count => "count",
+                ThresholdKind::Percentage => "percentage",
+            };
+            set(State::THRESHOLD_TYPE, kind.into());
+            set(State::THRESHOLD_DOWN, t.down.to_string());
+            set(State::THRESHOLD_UP, t.up.to_string());
+        } else {
+            set(State::THRESHOLD_TYPE, "count".into());
+        }
+        if let Some(n) = c.disable_links {
+            set(State::DOWNSTREAM_DISABLE_LINKS, n.to_string());
+        }
+        set(State::AUTO_RECOVER, c.auto_recover.to_string());
         if let Some(d) = description {
             set(State::DESCRIPTION, d.clone());
         }
@@ -71,6 +86,7 @@ pub fn group(s: &GroupState, config: Option<&(GroupConfig, Option<String>)>, out
         State::DOWNSTREAM_DISABLED,
         s.downstream_disabled.to_string(),
     );
+    set(State::AWAITING_CLEAR, s.awaiting_clear.to_string());
     set(State::LAST_CHANGE, date_and_time(s.last_change_ns));
     set(State::LAST_CHANGE_NS, s.last_change_ns.to_string());
     set(State::TRANSITIONS, s.transitions.to_string());
@@ -89,8 +105,17 @@ pub fn group(s: &GroupState, config: Option<&(GroupConfig, Option<String>)>, out
             .push((leaf(State::PENDING_UNTIL), date_and_time(ns))),
         None => out.deletes.push(leaf(State::PENDING_UNTIL)),
     }
-    if config.is_some_and(|(_, d)| d.is_none()) {
-        out.deletes.push(leaf(State::DESCRIPTION));
+    if let Some((c, description)) = config {
+        if description.is_none() {
+            out.deletes.push(leaf(State::DESCRIPTION));
+        }
+        if c.threshold.is_none() {
+            out.deletes.push(leaf(State::THRESHOLD_DOWN));
+            out.deletes.push(leaf(State::THRESHOLD_UP));
+        }
+        if c.disable_links.is_none() {
+            out.deletes.push(leaf(State::DOWNSTREAM_DISABLE_LINKS));
+        }
     }
 }
 

@@ -44,7 +44,8 @@ const GROUP2: &str = "/link-state/groups/group[id=2]/config";
 async fn default_leaves_are_reported_with_typed_values_in_every_mode() {
     let d = Daemon::start();
     let mut c = d.client().await;
-    // Only the key: enabled, min-upstream-up, up-delay and down-delay hold their defaults.
+    // Only the key: enabled, min-upstream-up, up-delay, down-delay, threshold-type and
+    // auto-recover hold their defaults.
     set_update(
         &mut c,
         "/link-state/groups/group[id=2]",
@@ -58,10 +59,12 @@ async fn default_leaves_are_reported_with_typed_values_in_every_mode() {
         assert_eq!(
             got,
             vec![
+                ("auto-recover".to_string(), json!(true)),
                 ("down-delay".to_string(), json!(0)),
                 ("enabled".to_string(), json!(true)),
                 ("id".to_string(), json!(2)),
                 ("min-upstream-up".to_string(), json!(1)),
+                ("threshold-type".to_string(), json!("count")),
                 ("up-delay".to_string(), json!(0)),
             ],
             "{mode}: the defaults, typed, as Get reports them"

@@ -6,13 +6,16 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod auth_hostile;
 mod daemon_lifecycle;
+mod gnmi_commit_confirmed;
 mod gnmi_extensions;
 mod gnmi_get_set;
 mod gnmi_paths;
 mod gnmi_security;
 mod gnmi_subscribe;
 mod gnmi_subscribe_fanout;
+mod link_state_knobs;
 mod reload;
 mod scenario_bypass;
 mod scenario_link_state;

@@ -60,7 +60,7 @@ async fn configure(c: &mut GNmiClient<Channel>) {
     .unwrap();
 }
 
-async fn set_carrier(c: &mut GNmiClient<Channel>, iface: &str, up: bool) {
+pub(crate) async fn set_carrier(c: &mut GNmiClient<Channel>, iface: &str, up: bool) {
     set_update(
         c,
         &format!("/interfaces/interface[name={iface}]/simulation/config/carrier"),
@@ -103,7 +103,7 @@ fn scalar(v: &tether_proto::gnmi::TypedValue) -> String {
 }
 
 /// Every state leaf under `p` (Get, type STATE) as text path → value.
-async fn state(c: &mut GNmiClient<Channel>, p: &str) -> BTreeMap<String, String> {
+pub(crate) async fn state(c: &mut GNmiClient<Channel>, p: &str) -> BTreeMap<String, String> {
     let r = match c
         .get(GetRequest {
             path: vec![path(p)],

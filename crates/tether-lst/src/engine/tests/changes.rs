@@ -37,6 +37,7 @@ fn changes_report_group_and_member_transitions_with_timestamps() {
                 upstream_total: 1,
                 downstream_total: 1,
                 downstream_disabled: 1,
+                awaiting_clear: false,
                 last_change_ns: 7,
                 transitions: 1,
                 pending_action: PendingAction::None,

@@ -133,36 +133,68 @@ fn a_new_group_takes_its_status_without_delay_and_keeps_it_across_edits() {
 #[test]
 fn invalid_configuration_is_refused_and_changes_nothing() {
     let two_roles = group(1, &["x"], &["x"]);
+    let threshold = |kind, down, up| GroupConfig {
+        threshold: Some(Threshold { kind, down, up }),
+        ..GroupConfig::new(6)
+    };
     let cases = [
         (
             vec![group(1, &["x"], &[]), group(2, &[], &["x"])],
-            ConfigError::InterfaceInTwoGroups {
+            ConfigError::UpstreamAndDownstream {
                 interface: "x".to_owned(),
-                first_group: 1,
-                first_role: Role::Upstream,
-                second_group: 2,
-                second_role: Role::Downstream,
+                upstream_group: 1,
+                downstream_group: 2,
             },
         ),
         (
-            vec![group(1, &["x"], &[]), group(2, &["x"], &[])],
-            ConfigError::InterfaceInTwoGroups {
+            vec![group(1, &[], &["x"]), group(2, &["x"], &[])],
+            ConfigError::UpstreamAndDownstream {
                 interface: "x".to_owned(),
-                first_group: 1,
-                first_role: Role::Upstream,
-                second_group: 2,
-                second_role: Role::Upstream,
+                upstream_group: 2,
+                downstream_group: 1,
             },
         ),
         (
             vec![two_roles],
-            ConfigError::InterfaceInTwoGroups {
+            ConfigError::UpstreamAndDownstream {
                 interface: "x".to_owned(),
-                first_group: 1,
-                first_role: Role::Upstream,
-                second_group: 1,
-                second_role: Role::Downstream,
+                upstream_group: 1,
+                downstream_group: 1,
             },
+        ),
+        (
+            vec![group(1, &["x", "x"], &[])],
+            ConfigError::DuplicateMember {
+                interface: "x".to_owned(),
+                group: 1,
+                role: Role::Upstream,
+            },
+        ),
+        (
+            vec![threshold(ThresholdKind::Percentage, 50, 101)],
+            ConfigError::PercentageOutOfRange {
+                group: 6,
+                value: 101,
+            },
+        ),
+        (
+            vec![threshold(ThresholdKind::Percentage, 0, 10)],
+            ConfigError::ThresholdZero { group: 6 },
+        ),
+        (
+            vec![threshold(ThresholdKind::Count, 3, 2)],
+            ConfigError::DownAboveUp {
+                group: 6,
+                down: 3,
+                up: 2,
+            },
+        ),
+        (
+            vec![GroupConfig {
+                disable_links: Some(0),
+                ..GroupConfig::new(6)
+            }],
+            ConfigError::DisableLinksZero(6),
         ),
         (vec![GroupConfig::new(0)], ConfigError::GroupIdOutOfRange(0)),
         (
@@ -181,7 +213,12 @@ fn invalid_configuration_is_refused_and_changes_nothing() {
             ConfigError::MinUpstreamUpZero(5),
         ),
     ];
-    for (groups, expected) in cases {
+    for (mut groups, expected) in cases {
+        // Each invalid group arrives beside a valid edit of group 9, which must not apply either.
+        groups.push(GroupConfig {
+            up_delay: Duration::from_secs(3),
+            ..group(9, &["u"], &[])
+        });
         let mut engine = engine_with(vec![group(9, &["u"], &["d"])], &["u", "d"]);
         engine.observe(InterfaceObservation::no_carrier("u"), SEC);
         let before = engine.group_detail(9);

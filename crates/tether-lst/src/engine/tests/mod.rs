@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::*;
-use crate::state::{MemberStatus, PendingAction};
+use crate::config::{Threshold, ThresholdKind};
+use crate::state::{Action, GroupStatus, MemberStatus, PendingAction};
 
 const SEC: u64 = 1_000_000_000;
 
@@ -67,5 +68,6 @@ fn member(engine: &Engine, interface: &str) -> MemberStatus {
 mod changes;
 mod delays;
 mod edits;
+mod knobs;
 mod restore;
 mod status;
