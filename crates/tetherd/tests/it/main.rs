@@ -13,6 +13,7 @@ mod gnmi_get_set;
 mod gnmi_security;
 mod gnmi_subscribe;
 mod gnmi_subscribe_fanout;
+mod limits;
 mod link_state_knobs;
 mod reload;
 mod scenario_bypass;
