@@ -38,6 +38,7 @@ mod view;
 
 pub use auth::{AuthOptions, Identity, Role, Users, UsersError};
 pub use capabilities::GNMI_VERSION;
+pub use commit::DEFAULT_ROLLBACK;
 pub use error::GnmiError;
 pub use extensions::CommitAction;
 pub use limits::Limits;

@@ -1,7 +1,7 @@
 //! Authentication for the services beside gNMI on the same port.
 //!
 //! gNMI checks credentials itself (per RPC, with the method's role). The datastore admin
-//! service (commit log, rollback) and the dataplane simulator (packets, clock) are guarded
+//! service (commit log, rollback), the link-state actions (clear) and the dataplane simulator (packets, clock) are guarded
 //! here, with the same users file and roles: reading needs a known user, anything that
 //! changes the datastore or the dataplane needs read-write.
 
@@ -25,6 +25,7 @@ const GUARDED: &[(&str, bool)] = &[
     ("/grpc.health.v1.Health/", false),
     ("/tether.admin.v1.Datastore/ListCommits", false),
     ("/tether.admin.v1.Datastore/", true),
+    ("/tether.admin.v1.LinkState/", true),
     ("/tether.sim.v1.Simulator/ListConnections", false),
     ("/tether.sim.v1.Simulator/GetClock", false),
     ("/tether.sim.v1.Simulator/", true),

@@ -93,6 +93,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             users: users.clone(),
             max_sessions: settings.netconf_max_sessions,
             max_message: settings.netconf_max_message,
+            actions: Some(worker.actions()),
             ..tether_netconf::NetconfOptions::new(settings.data_dir.join("netconf-host-key"))
         },
     );
@@ -183,6 +184,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .layer(guard)
         .add_service(gnmi.clone().into_server())
         .add_service(tether_admin::service(store.clone() as Arc<dyn Store>))
+        .add_service(tether_admin::link_state_service(worker.actions()))
         .add_optional_service(simulator)
         .add_service(reflection)
         .add_service(reflection_alpha)

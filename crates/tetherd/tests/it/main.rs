@@ -8,6 +8,7 @@ mod common;
 
 mod auth_hostile;
 mod daemon_lifecycle;
+mod gnmi_commit_confirmed;
 mod gnmi_extensions;
 mod gnmi_get_set;
 mod gnmi_security;
