@@ -47,8 +47,8 @@ impl Default for Limits {
             max_updates_per_set: 10_000,
             max_paths_per_get: 1_000,
             max_subscriptions_per_stream: 1_000,
-            max_streams_per_client: 256,
-            max_rpcs_per_client: 512,
+            max_streams_per_client: 1024,
+            max_rpcs_per_client: 2048,
             // 4 MiB less room for the response's own framing.
             max_notification_bytes: (4 << 20) - (64 << 10),
         }

@@ -96,10 +96,10 @@ pub struct Flags {
     /// Subscriptions in one gNMI SubscriptionList [default: 1000].
     #[arg(long, value_name = "N")]
     pub max_subscriptions_per_stream: Option<usize>,
-    /// Subscribe streams one client (peer address) may have open [default: 256].
+    /// Subscribe streams one client (peer address) may have open [default: 1024].
     #[arg(long, value_name = "N")]
     pub max_streams_per_client: Option<usize>,
-    /// gNMI RPCs, streams included, one client (peer address) may have in progress [default: 512].
+    /// gNMI RPCs, streams included, one client (peer address) may have in progress [default: 2048].
     #[arg(long, value_name = "N")]
     pub max_rpcs_per_client: Option<usize>,
     /// Largest notification in a Get, ONCE or POLL response; bigger ones are split [default: 4128768 (4 MiB - 64 KiB)].
@@ -125,7 +125,7 @@ pub struct Flags {
     /// (logged). Without --users only loopback peers are let in.
     #[arg(long, value_name = "ADDR:PORT")]
     pub netconf_listen: Option<SocketAddr>,
-    /// Concurrent NETCONF sessions; more are refused [default: 256].
+    /// Concurrent NETCONF sessions; more are refused [default: 1024].
     #[arg(long, value_name = "N")]
     pub netconf_max_sessions: Option<usize>,
     /// Largest NETCONF message in bytes; a bigger one closes its session [default: 16 MiB].
