@@ -10,7 +10,7 @@ use tracing::Span;
 use crate::encoding::WireEncoding;
 use crate::error::GnmiError;
 use crate::extensions::{self, Rpc};
-use crate::path::{self, PathError, ResolvedPath};
+use crate::path::{self, ResolvedPath};
 use crate::service::Shared;
 use crate::view::{self, DataKind, Scope, Shape};
 
@@ -47,13 +47,7 @@ pub(crate) fn get(
     };
     let resolved = requested
         .iter()
-        .map(
-            |p| match path::resolve(shared.schema, request.prefix.as_ref(), *p) {
-                Ok(r) => Ok(r),
-                Err(PathError::NotInSchema(m)) => Err(GnmiError::NotFound(m)),
-                Err(e) => Err(e.into()),
-            },
-        )
+        .map(|p| path::resolve(shared.schema, request.prefix.as_ref(), *p).map_err(GnmiError::from))
         .collect::<Result<Vec<ResolvedPath>, GnmiError>>()?;
     span.record("paths", paths_field(&resolved));
 

@@ -14,7 +14,7 @@ use super::{MIN_SAMPLE_INTERVAL, Sub, Subscription, Trigger};
 use crate::encoding::WireEncoding;
 use crate::error::GnmiError;
 use crate::get::models;
-use crate::path::{self, PathError};
+use crate::path;
 use crate::service::Shared;
 
 impl Subscription {
@@ -33,11 +33,8 @@ impl Subscription {
             "max-subscriptions-per-stream",
         )?;
         let models = models(&shared, &list.use_models)?;
-        let resolve = |p| match path::resolve(shared.schema, list.prefix.as_ref(), p) {
-            Ok(r) => Ok(r),
-            Err(PathError::NotInSchema(m)) => Err(GnmiError::NotFound(m)),
-            Err(e) => Err(GnmiError::from(e)),
-        };
+        let resolve =
+            |p| path::resolve(shared.schema, list.prefix.as_ref(), p).map_err(GnmiError::from);
         let now = Instant::now();
         let mut subs = Vec::new();
         let mut target = list

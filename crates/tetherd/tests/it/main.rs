@@ -11,6 +11,7 @@ mod daemon_lifecycle;
 mod gnmi_commit_confirmed;
 mod gnmi_extensions;
 mod gnmi_get_set;
+mod gnmi_paths;
 mod gnmi_security;
 mod gnmi_subscribe;
 mod gnmi_subscribe_fanout;
