@@ -32,6 +32,13 @@ pub(crate) fn get(
             )));
         }
     };
+    let limits = &shared.options.limits;
+    crate::limits::check(
+        "paths in the GetRequest",
+        request.path.len(),
+        limits.max_paths_per_get,
+        "max-paths-per-get",
+    )?;
     let models = models(shared, &request.use_models)?;
     let requested: Vec<Option<&Path>> = if request.path.is_empty() {
         vec![None]
@@ -73,12 +80,15 @@ pub(crate) fn get(
                 ..Default::default()
             })
             .collect();
-        notification.push(Notification {
-            timestamp: now_ns(),
-            prefix: target_prefix(&rp.target),
-            update,
-            ..Default::default()
-        });
+        notification.extend(crate::limits::split_notification(
+            Notification {
+                timestamp: now_ns(),
+                prefix: target_prefix(&rp.target),
+                update,
+                ..Default::default()
+            },
+            limits.max_notification_bytes,
+        ));
     }
     Ok(GetResponse {
         notification,

@@ -9,6 +9,7 @@ mod notify;
 mod serve;
 mod signals;
 mod tls;
+mod wire_status;
 
 use clap::{CommandFactory, Parser};
 

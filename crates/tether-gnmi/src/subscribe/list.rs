@@ -26,6 +26,12 @@ impl Subscription {
         let mode = subscription_list::Mode::try_from(list.mode)
             .map_err(|_| GnmiError::invalid(format!("unknown subscription mode {}", list.mode)))?;
         let encoding = WireEncoding::from_request(list.encoding)?;
+        crate::limits::check(
+            "subscriptions in the SubscriptionList",
+            list.subscription.len(),
+            shared.options.limits.max_subscriptions_per_stream,
+            "max-subscriptions-per-stream",
+        )?;
         let models = models(&shared, &list.use_models)?;
         let resolve =
             |p| path::resolve(shared.schema, list.prefix.as_ref(), p).map_err(GnmiError::from);

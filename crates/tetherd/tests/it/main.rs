@@ -15,6 +15,7 @@ mod gnmi_paths;
 mod gnmi_security;
 mod gnmi_subscribe;
 mod gnmi_subscribe_fanout;
+mod limits;
 mod link_state_knobs;
 mod reload;
 mod scenario_bypass;
