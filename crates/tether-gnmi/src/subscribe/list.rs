@@ -76,6 +76,17 @@ impl Subscription {
                     v => Ok(Some(Duration::from_nanos(v))),
                 }
             };
+            // TARGET_DEFINED means the target picks the interval (spec 3.5.1.5.2): a client
+            // that names one asked for something else, so say so instead of ignoring it.
+            if trigger == Trigger::TargetDefined
+                && mode == subscription_list::Mode::Stream
+                && s.sample_interval != 0
+            {
+                return Err(GnmiError::invalid(format!(
+                    "{path}: a TARGET_DEFINED subscription takes no sample_interval (the target \
+                     chooses it); use SAMPLE to choose one"
+                )));
+            }
             let sample = ns(s.sample_interval, "sample_interval")?;
             let heartbeat = ns(s.heartbeat_interval, "heartbeat_interval")?;
             let period = match trigger {

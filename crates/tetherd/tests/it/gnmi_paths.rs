@@ -2,7 +2,8 @@
 //! names no schema node (INVALID_ARGUMENT), a module that is not served (UNIMPLEMENTED) and an
 //! invalid key value (INVALID_ARGUMENT) before it sends anything, as Get does
 //! (tests/interop/test_spec_paths.py covers Get, Set and delete through pygnmi); an origin
-//! may be in the prefix or the path, not both (gNMI specification 2.7).
+//! may be in the prefix or the path, not both (gNMI specification 2.7); a TARGET_DEFINED
+//! STREAM subscription with a sample_interval is refused (3.5.1.5.2).
 
 #![allow(clippy::unwrap_used)] // integration tests: a failed step should panic
 
@@ -111,4 +112,28 @@ async fn origins_in_prefix_or_path_but_not_both() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::Unimplemented, "{e:?}");
+}
+
+#[tokio::test]
+async fn target_defined_with_a_sample_interval_is_refused() {
+    let d = Daemon::start();
+    let mut c = d.client().await;
+    let mut req = once("/link-state");
+    if let Some(subscribe_request::Request::Subscribe(l)) = req.request.as_mut() {
+        l.mode = subscription_list::Mode::Stream as i32;
+        l.subscription[0].mode = tether_proto::gnmi::SubscriptionMode::TargetDefined as i32;
+        l.subscription[0].sample_interval = 1_000_000_000;
+    }
+    let e = c
+        .subscribe(tokio_stream::iter([req.clone()]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert!(e.message().contains("TARGET_DEFINED"), "{}", e.message());
+    // Without one it is accepted (sync response, then the stream stays open).
+    if let Some(subscribe_request::Request::Subscribe(l)) = req.request.as_mut() {
+        l.subscription[0].sample_interval = 0;
+    }
+    let (_tx, mut s) = open(&mut c, req).await;
+    until_sync(&mut s).await;
 }
