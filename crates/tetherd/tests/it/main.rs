@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod bypass_limits;
 mod daemon_lifecycle;
 mod gnmi_extensions;
 mod gnmi_get_set;
