@@ -14,14 +14,10 @@ use std::time::{Duration, Instant};
 
 use common::{elem, json_update, pct, start, subscribe};
 
-use serde_json::{Value, json};
+use serde_json::json;
 use tether_proto::gnmi::g_nmi_client::GNmiClient;
-use tether_proto::gnmi::subscribe_request::Request;
 use tether_proto::gnmi::subscribe_response::Response;
-use tether_proto::gnmi::{
-    Encoding, Path, PathElem, SetRequest, SubscribeRequest, SubscribeResponse, Subscription,
-    SubscriptionList, SubscriptionMode, TypedValue, Update, subscription_list, typed_value,
-};
+use tether_proto::gnmi::{Path, SetRequest, SubscribeResponse, TypedValue, Update, typed_value};
 use tonic::Streaming;
 use tonic::transport::Channel;
 
