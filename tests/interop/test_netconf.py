@@ -6,10 +6,12 @@ over gNMI."""
 from __future__ import annotations
 
 import re
+import time
 
 import grpc
 import pytest
 from ncclient import manager
+from ncclient.xml_ import to_ele
 from ncclient.operations.rpc import RPCError
 from pygnmi.client import gNMIclient, gNMIException
 
@@ -20,11 +22,7 @@ NS = "urn:tether:yang:tether-link-state"
 
 
 def netconf_port(d) -> int:
-    for line in d.log:
-        m = re.search(r"NETCONF over SSH serving on \S+:(\d+)", line)
-        if m:
-            return int(m.group(1))
-    raise AssertionError("tetherd did not log its NETCONF address")
+    return int(d.wait_for_log(r"NETCONF over SSH serving on \S+:(\d+)").group(1))
 
 
 def connect(d, user="admin", password="x"):
@@ -154,3 +152,65 @@ def test_reference_over_netconf_reads_back_over_gnmi(tetherd, reference):
     assert normalize(got) == normalize(again)
     with connect(tetherd) as m:
         assert len(groups(m)) == len(reference["tether-link-state:link-state"]["groups"]["group"])
+
+
+def test_clear_action_over_netconf_and_tetherctl(tetherd):
+    """Manual recovery (issue 20): a group with auto-recover false holds its downstreams after it
+    comes up; the YANG action `clear` over NETCONF releases them, and `tetherctl clear
+    link-state group N` (the admin service, for gNMI users) does the same."""
+    from test_tetherctl import ctl, carriers
+
+    ifaces = ["u", "d1", "d2"]
+    members = lambda names: {"interfaces": {"interface": [{"name": n, "config": {"name": n}} for n in names]}}
+    with gNMIclient(target=(tetherd.host, tetherd.port), insecure=True) as gc:
+        gc.set(update=[("/tether-interfaces:interfaces", {"interface": [
+            {"name": n, "config": {"name": n}, "simulation": {"config": {"carrier": True}}} for n in ifaces]}),
+            ("/tether-link-state:link-state/groups/group[id=7]", {
+                "id": 7, "config": {"id": 7, "auto-recover": False},
+                "upstream": members(["u"]), "downstream": members(["d1", "d2"])})],
+            encoding="json_ietf")
+
+        def held() -> set[str]:
+            out = set()
+            for n in ("d1", "d2"):
+                s = gc.get(path=[f"/tether-interfaces:interfaces/interface[name={n}]/state/disabled-by"],
+                           datatype="state", encoding="json_ietf")
+                if "link-state-group" in str(s):
+                    out.add(n)
+            return out
+
+        def until(want: set[str]) -> None:
+            deadline = time.monotonic() + 10
+            while held() != want:
+                assert time.monotonic() < deadline, held()
+                time.sleep(0.05)
+
+        def cycle() -> None:
+            carriers(tetherd, ["u"], up=False)
+            until({"d1", "d2"})
+            carriers(tetherd, ["u"], up=True)
+            time.sleep(0.3)
+            assert held() == {"d1", "d2"}, "manual recovery holds after the group is up"
+
+        action = lambda gid: to_ele(
+            f'<action xmlns="urn:ietf:params:xml:ns:yang:1"><link-state xmlns="{NS}"><groups><group>'
+            f'<id>{gid}</id><clear/></group></groups></link-state></action>')
+        cycle()
+        with connect(tetherd) as m:
+            reply = m.dispatch(action(7))
+            assert re.findall(r"<(?:\w+:)?enabled[^>]*>([^<]+)<", reply.xml) == ["d1", "d2"], reply.xml
+            until(set())
+            # Nothing left: <ok/>. A group that does not exist: data-missing, with its path.
+            assert "<ok" in m.dispatch(action(7)).xml
+            with pytest.raises(RPCError) as e:
+                m.dispatch(action(99))
+            assert e.value.tag == "data-missing", e.value
+            assert "group[id='99']" in (e.value.path or ""), e.value.path
+            with pytest.raises(RPCError) as e:
+                m.dispatch(action(0))
+            assert e.value.tag == "invalid-value"
+
+        cycle()
+        assert "re-enabled d1, d2" in ctl(tetherd, "clear", "link-state", "group", "7")
+        until(set())
+        assert "nothing to clear" in ctl(tetherd, "clear", "link-state", "group", "7")

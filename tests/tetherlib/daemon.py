@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 from . import REPO
@@ -57,6 +58,20 @@ class Tetherd:
                 self.addr = line.split("listening on ", 1)[1].split()[0]
                 self._listening.set()
         self._listening.set()  # exited before listening: let the waiter fail fast
+
+    def wait_for_log(self, pattern: str, timeout: float = 20.0) -> re.Match:
+        """The first log line matching `pattern`, waiting for it: listeners other than gNMI's
+        (NETCONF) log their address from their own task, possibly after `listening on`."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in list(self.log):
+                m = rx.search(line)
+                if m:
+                    return m
+            if time.monotonic() > deadline or not self.alive():
+                raise AssertionError(f"tetherd never logged /{pattern}/:\n" + "\n".join(self.log[-30:]))
+            time.sleep(0.02)
 
     @property
     def pid(self) -> int:

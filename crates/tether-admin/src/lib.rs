@@ -3,13 +3,18 @@
 //! What this crate is for: the gRPC face of what gNMI has no RPC for — the commit log (who
 //! changed which leaves, when, from where) and rollback to an earlier commit, the equivalent of
 //! IOS-XR `show configuration commit list` and `rollback configuration to`. `tetherctl commits`
-//! and `tetherctl rollback` are its client. The daemon mounts [`service`] beside gNMI on the same
+//! and `tetherctl rollback` are its client. Beside it, `tether.admin.v1.LinkState` carries the
+//! link-state YANG actions for gNMI users (`tetherctl clear link-state group N`). The daemon mounts [`service`] beside gNMI on the same
 //! port; authentication and TLS are the daemon's (the same interceptor as gNMI should guard it:
 //! a rollback is a write).
 //!
 //! What it is not for: storage or validation. It only translates between the wire and
 //! [`tether_store::Store`]; a rollback is validated and made durable by the store like any
 //! other commit.
+
+mod link_state;
+
+pub use link_state::{LinkStateService, action_status, link_state_service};
 
 use std::sync::Arc;
 

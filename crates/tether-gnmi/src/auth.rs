@@ -3,18 +3,23 @@
 //!
 //! Without a users file every caller is accepted with the read-write role.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
+use tether_auth::{AuthError, Origin};
 use tonic::metadata::MetadataMap;
 
 use crate::error::GnmiError;
 
-pub use tether_auth::{Identity, Role, Users, UsersError};
+pub use tether_auth::{AuthOptions, Identity, Role, Users, UsersError};
 
-/// Checks the credentials in `metadata`.
+/// Checks the credentials in `metadata`, sent by `peer`. A refused login answers
+/// UNAUTHENTICATED and says how long the next attempt will be held (the backoff of
+/// `tether-auth`); a full pool of password checks answers RESOURCE_EXHAUSTED.
 pub async fn authenticate(
     users: &Arc<Users>,
     metadata: &MetadataMap,
+    peer: Option<SocketAddr>,
 ) -> Result<Identity, GnmiError> {
     let get = |k: &str| {
         metadata
@@ -27,9 +32,19 @@ pub async fn authenticate(
             "username and password metadata are required".into(),
         ));
     };
-    users.verify_password(&user, &password).await.map_err(|e| {
-        GnmiError::Unauthenticated(format!("bad username or password for {:?}", e.user))
-    })
+    users
+        .verify_password_from(&user, &password, Origin::new("gnmi", peer))
+        .await
+        .map_err(|e| match e {
+            AuthError::Denied { user, retry_after } => GnmiError::Unauthenticated(format!(
+                "bad username or password for {user:?}; the next attempt for this user or from \
+                 this address is held {} ms",
+                retry_after.as_millis()
+            )),
+            e @ AuthError::Busy { .. } => GnmiError::ResourceExhausted(format!(
+                "authentication: {e} (limit --auth-workers + --auth-queue)"
+            )),
+        })
 }
 
 /// Refuses a write by a read-only user.
@@ -82,14 +97,16 @@ mod tests {
             hash("ro-pass")
         );
         let users = Arc::new(Users::parse(&text).unwrap());
-        let ro = authenticate(&users, &md("ro", "ro-pass")).await.unwrap();
+        let ro = authenticate(&users, &md("ro", "ro-pass"), None)
+            .await
+            .unwrap();
         assert_eq!(
             require_write(&ro).unwrap_err().code(),
             tonic::Code::PermissionDenied
         );
         for m in [md("ro", "nope"), md("who", "x"), MetadataMap::new()] {
             assert_eq!(
-                authenticate(&users, &m).await.unwrap_err().code(),
+                authenticate(&users, &m, None).await.unwrap_err().code(),
                 tonic::Code::Unauthenticated
             );
         }

@@ -35,8 +35,9 @@ mod subscribe;
 mod values;
 mod view;
 
-pub use auth::{Identity, Role, Users, UsersError};
+pub use auth::{AuthOptions, Identity, Role, Users, UsersError};
 pub use capabilities::GNMI_VERSION;
+pub use commit::DEFAULT_ROLLBACK;
 pub use error::GnmiError;
 pub use extensions::CommitAction;
 pub use service::{DEFAULT_SUBSCRIBER_QUEUE, GnmiOptions, GnmiService};

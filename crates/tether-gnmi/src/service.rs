@@ -19,6 +19,7 @@ use crate::auth::{self, Identity, Users};
 use crate::error::GnmiError;
 use crate::fanout::Hub;
 use crate::subscribe::SubscribeStream;
+use tether_auth::{Audit, Event};
 
 /// Subscriber queue length when none is configured.
 pub const DEFAULT_SUBSCRIBER_QUEUE: usize = 1024;
@@ -55,6 +56,9 @@ pub(crate) struct Shared {
     pub shutdown: watch::Receiver<bool>,
     /// Fans commit and state events out to STREAM subscriptions.
     pub hub: Arc<Hub>,
+    /// Rate-limited audit lines (refused Sets, cut subscribers); the users file's limiter
+    /// when there is one, so login failures and these share one budget.
+    pub audit: Arc<Audit>,
 }
 
 /// The gNMI service. Cheap to clone; all clones share one state.
@@ -72,6 +76,10 @@ impl GnmiService {
         options: GnmiOptions,
     ) -> Self {
         let (tx, rx) = watch::channel(false);
+        let audit = options
+            .users
+            .as_ref()
+            .map_or_else(|| Arc::new(Audit::new()), |u| u.audit());
         GnmiService {
             shared: Arc::new(Shared {
                 schema,
@@ -80,6 +88,7 @@ impl GnmiService {
                 options,
                 shutdown: rx,
                 hub: Arc::new(Hub::new(schema)),
+                audit,
             }),
             shutdown: Arc::new(tx),
         }
@@ -108,13 +117,11 @@ pub(crate) struct Caller {
 
 impl GnmiService {
     async fn caller<T>(&self, request: &Request<T>, span: &Span) -> Result<Caller, GnmiError> {
-        let peer = request
-            .remote_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_else(|| "-".into());
+        let addr = request.remote_addr();
+        let peer = addr.map(|a| a.to_string()).unwrap_or_else(|| "-".into());
         span.record("peer", peer.as_str());
         let identity = match &self.shared.options.users {
-            Some(users) => auth::authenticate(users, request.metadata()).await?,
+            Some(users) => auth::authenticate(users, request.metadata(), addr).await?,
             None => auth::anonymous(request.metadata()),
         };
         span.record("user", identity.user.as_str());
@@ -206,13 +213,22 @@ impl GNmi for GnmiService {
 
     async fn set(&self, request: Request<SetRequest>) -> Result<Response<SetResponse>, Status> {
         let span = rpc_span("Set");
+        let mut who = None;
         let r = async {
             let caller = self.caller(&request, &span).await?;
+            who = Some((caller.identity.user.clone(), caller.peer.clone()));
             auth::require_write(&caller.identity)?;
             crate::set::set(&self.shared, &caller, request.get_ref(), &span).await
         }
         .instrument(span.clone())
         .await;
+        // A refused Set by an authenticated caller is an audit line (a failed login already
+        // wrote its own).
+        if let (Err(e), Some((user, peer))) = (&r, &who) {
+            self.shared
+                .audit
+                .record(Event::WriteRefused, "gnmi", user, peer, &e.to_string());
+        }
         finish(&span, "Set", r).map(Response::new)
     }
 

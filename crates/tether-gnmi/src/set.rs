@@ -127,8 +127,22 @@ pub(crate) async fn apply(
     if edits.is_empty() {
         return Ok(now_ns());
     }
-    // The commit's own span: the worker's reconcile joins the trace beneath it through the
-    // traceparent the commit carries (Set → store.commit → worker.reconcile).
+    store_request(shared, caller, span, |store, meta| {
+        store.commit(edits, meta)
+    })
+    .await
+}
+
+/// Runs one store request (a commit, a confirmed-commit action) under its own
+/// `store.commit` span, with the caller's metadata, and returns the commit's time. The
+/// worker's reconcile joins the trace beneath that span through the traceparent the commit
+/// carries (Set → store.commit → worker.reconcile).
+pub(crate) async fn store_request(
+    shared: &Shared,
+    caller: &Caller,
+    span: &Span,
+    request: impl FnOnce(&dyn tether_store::Store, CommitMeta) -> tether_store::Pending,
+) -> Result<i64, GnmiError> {
     let commit_span =
         tracing::info_span!(parent: span, "store.commit", commit = tracing::field::Empty);
     let meta = CommitMeta {
@@ -137,9 +151,7 @@ pub(crate) async fn apply(
         comment: None,
         traceparent: commit_span.in_scope(tether_telemetry::otel::current_traceparent),
     };
-    let outcome = shared
-        .store
-        .commit(edits, meta)
+    let outcome = request(shared.store.as_ref(), meta)
         .wait()
         .instrument(commit_span.clone())
         .await?;

@@ -437,8 +437,38 @@ impl ConfigTree {
             }]);
         };
         let parent_raw = parent.as_raw();
-        ffi::parse_json_under(schema, frag, Some(parent_raw), &text)
+        ffi::parse_json_under(schema, frag, Some(parent_raw), &text).map_err(|errs| {
+            errs.into_iter()
+                .map(|mut e| {
+                    e.path = e.path.map(|p| beneath(at, &p));
+                    e
+                })
+                .collect()
+        })
     }
+}
+
+/// libyang names a node it could not parse beneath an existing parent by its path from the
+/// parse's own root (`/tether-link-state:group/id` for a value given at
+/// `/tether-link-state:link-state/groups`); a client must see the whole path it wrote.
+/// `at` is the parent's data path. A path that already starts at the root of `at` is kept.
+fn beneath(at: &str, libyang_path: &str) -> String {
+    use tether_syntax::data_path::{parse, print};
+    let at_segs = parse(at);
+    let mut rel = parse(libyang_path);
+    let (Some(root), Some(first)) = (at_segs.first(), rel.first_mut()) else {
+        return libyang_path.to_string();
+    };
+    if first.module == root.module && first.name == root.name {
+        return libyang_path.to_string();
+    }
+    // The module the parent's last node is in: the first relative node keeps its prefix only
+    // when it is another module's (an augment), as libyang writes paths.
+    let parent_module = at_segs.iter().rev().find_map(|s| s.module);
+    if first.module == parent_module {
+        first.module = None;
+    }
+    format!("{}{}", at.trim_end_matches('/'), print(&rel))
 }
 
 pub(crate) fn normalize_root(p: &str) -> String {

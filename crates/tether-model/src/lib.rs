@@ -14,6 +14,7 @@
 //! What it is not for: storage (`tether-store`), protocols (`tether-gnmi`), behaviour
 //! (`tether-worker`). The schema knows nothing of where data is kept.
 
+pub mod actions;
 mod coerce;
 mod config;
 mod deps;
@@ -30,6 +31,7 @@ pub mod path;
 mod schema;
 mod transaction;
 
+pub use actions::{ActionError, ActionFuture, Actions};
 pub use config::ConfigTree;
 pub use edit::{Edit, EditOp, LeafChange, parent_path};
 pub use error::{ModelError, ValidationError};

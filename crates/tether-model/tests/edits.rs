@@ -470,3 +470,33 @@ fn a_new_entry_created_through_a_deep_path_gets_its_config_key() {
         .unwrap_err();
     assert!(err.to_string().contains("group"), "{err}");
 }
+
+/// A bad value beneath the edited node is named by its whole path, not by its path from the
+/// value's own root (which is what libyang reports for a value parsed beneath a parent).
+#[test]
+fn a_bad_value_beneath_the_edit_is_named_by_its_whole_path() {
+    let cases = [
+        (
+            LST.to_string(),
+            json!({"groups": {"group": [{"id": "x"}]}}),
+            format!("{LST}/groups/group/id"),
+        ),
+        (
+            format!("{LST}/groups"),
+            json!({"group": [{"id": "x"}]}),
+            format!("{LST}/groups/group/id"),
+        ),
+        (
+            format!("{LST}/groups/group[id='4']"),
+            json!({"id": 4, "config": {"id": 4, "up-delay": "soon"}}),
+            format!("{LST}/groups/group[id='4']/config/up-delay"),
+        ),
+    ];
+    for (at, value, want) in cases {
+        let mut t = reference();
+        let before = t.leaves();
+        let err = t.apply(&[Edit::update(at.clone(), value)]).expect_err(&at);
+        assert_eq!(err.path(), Some(want.as_str()), "{at}: {err}");
+        assert_eq!(t.leaves(), before, "{at}: tree changed");
+    }
+}

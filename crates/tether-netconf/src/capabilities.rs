@@ -17,6 +17,9 @@ pub fn list(schema: &'static Schema) -> Vec<String> {
         BASE_10,
         BASE_11,
         "urn:ietf:params:netconf:capability:candidate:1.0",
+        // edit-config and copy-config take <running/> as the target (RFC 6241 §8.2); clients
+        // such as scrapli-netconf only target running when this is advertised.
+        "urn:ietf:params:netconf:capability:writable-running:1.0",
         CONFIRMED_COMMIT,
         "urn:ietf:params:netconf:capability:validate:1.1",
         "urn:ietf:params:netconf:capability:validate:1.0",

@@ -14,6 +14,7 @@
 //! What it is not for: storing or validating configuration (`tether-store`,
 //! `tether-model`), or owning the listener's lifetime (`tetherd` starts and stops it).
 
+mod action;
 mod capabilities;
 mod confirmed;
 mod edit;

@@ -48,6 +48,7 @@ pub(crate) async fn dispatch(ctx: &mut SessionCtx, op: Node<'_, '_>) -> OpResult
         (NC, "commit") => crate::confirmed::commit(ctx, op).await,
         (NC, "cancel-commit") => crate::confirmed::cancel_commit(ctx, op).await,
         (MON, "get-schema") => get_schema(op),
+        (crate::action::YANG, "action") => crate::action::action(ctx, op).await,
         (_, name) => Err(one(RpcError::protocol(
             "operation-not-supported",
             format!("no operation {name} in namespace {ns:?}"),

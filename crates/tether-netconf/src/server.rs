@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tether_auth::Users;
-use tether_model::{ConfigTree, Schema};
+use tether_model::{Actions, ConfigTree, Schema};
 use tether_store::{Locks, Store};
 use tether_telemetry::StateTree;
 use thiserror::Error;
@@ -23,7 +23,7 @@ pub const DEFAULT_MAX_MESSAGE: usize = 16 * 1024 * 1024;
 pub const DEFAULT_MAX_SESSIONS: usize = 256;
 
 /// How the server runs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NetconfOptions {
     /// Users and roles; `None`: any name and password from a loopback peer, read-write.
     pub users: Option<Arc<Users>>,
@@ -35,6 +35,21 @@ pub struct NetconfOptions {
     pub max_sessions: usize,
     /// An SSH connection with no traffic for this long is closed.
     pub idle_timeout: Duration,
+    /// Who performs YANG actions (`<action>`); `None`: every action is `operation-not-supported`.
+    pub actions: Option<Arc<dyn Actions>>,
+}
+
+impl std::fmt::Debug for NetconfOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NetconfOptions")
+            .field("users", &self.users)
+            .field("host_key", &self.host_key)
+            .field("max_message", &self.max_message)
+            .field("max_sessions", &self.max_sessions)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("actions", &self.actions.is_some())
+            .finish()
+    }
 }
 
 impl NetconfOptions {
@@ -45,6 +60,7 @@ impl NetconfOptions {
             max_message: DEFAULT_MAX_MESSAGE,
             max_sessions: DEFAULT_MAX_SESSIONS,
             idle_timeout: Duration::from_secs(3600),
+            actions: None,
         }
     }
 }

@@ -106,7 +106,14 @@ impl Handler for Connection {
 
     async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
         let identity = match &self.shared.options.users {
-            Some(users) => users.verify_password(user, password).await.ok(),
+            Some(users) => users
+                .verify_password_from(
+                    user,
+                    password,
+                    tether_auth::Origin::new("netconf", Some(self.peer)),
+                )
+                .await
+                .ok(),
             // No users file: as gNMI, anyone may come in, but only from this host.
             None => self
                 .peer

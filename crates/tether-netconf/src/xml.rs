@@ -29,7 +29,12 @@ pub fn escape(s: &str) -> String {
 }
 
 /// Parses one message. Not UTF-8, not well-formed, or with a DTD: `malformed-message`.
+///
+/// Whitespace before the XML declaration is dropped: in the end-of-message framing many
+/// clients (scrapli-netconf among them) send a line break after the previous `]]>]]>` or
+/// before their hello, and XML only allows the declaration at the very start of a document.
 pub fn parse(text: &str) -> Result<Document<'_>, RpcError> {
+    let text = text.trim_start_matches([' ', '\t', '\r', '\n']);
     let opts = ParsingOptions {
         allow_dtd: false,
         nodes_limit: 1_000_000,
@@ -77,5 +82,17 @@ mod tests {
         assert_eq!(parse(bomb).unwrap_err().tag, "malformed-message");
         assert!(parse("<x><y></x>").is_err());
         assert!(parse("<x/>").is_ok());
+    }
+
+    #[test]
+    fn whitespace_before_the_declaration_is_not_an_error() {
+        let doc = parse("\n  <?xml version=\"1.0\"?>\n<hello xmlns=\"urn:ietf:params:xml:ns:netconf:base:1.0\"/>")
+            .expect("parses");
+        assert_eq!(doc.root_element().tag_name().name(), "hello");
+    }
+
+    #[test]
+    fn text_before_the_declaration_is_still_malformed() {
+        assert!(parse("x<?xml version=\"1.0\"?><hello/>").is_err());
     }
 }

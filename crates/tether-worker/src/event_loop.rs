@@ -206,6 +206,9 @@ impl Worker {
             Request::GroupDetail(id, reply) => {
                 let _ = reply.send(self.engine.group_detail(id));
             }
+            Request::ClearGroup(id, reply) => {
+                let _ = reply.send(self.clear_link_state_group(id));
+            }
             Request::Alive(reply) => {
                 let _ = reply.send(());
             }

@@ -14,6 +14,8 @@ use tether_telemetry::StateTree;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tracing::error;
 
+use tether_model::{ActionError, ActionFuture, Actions};
+
 use crate::WorkerError;
 use crate::event_loop::{Inputs, Worker};
 
@@ -21,6 +23,8 @@ use crate::event_loop::{Inputs, Worker};
 pub(crate) enum Request {
     Settle(oneshot::Sender<()>),
     GroupDetail(GroupId, oneshot::Sender<Option<GroupDetail>>),
+    /// Manual recovery of a group: the interfaces enabled, `None` for no such group.
+    ClearGroup(GroupId, oneshot::Sender<Option<Vec<String>>>),
     /// Answered as soon as the loop takes it: the loop is turning.
     Alive(oneshot::Sender<()>),
 }
@@ -107,6 +111,22 @@ impl WorkerHandle {
         rx.await.map_err(|_| WorkerError::Stopped)
     }
 
+    /// Manual recovery (`/link-state/groups/group[id]/clear`): re-enables what the group holds
+    /// beyond what its status calls for. The interfaces enabled; `None` for no such group.
+    pub async fn clear_link_state_group(
+        &self,
+        id: GroupId,
+    ) -> Result<Option<Vec<String>>, WorkerError> {
+        clear(&self.requests, id).await
+    }
+
+    /// The worker's side of the YANG actions, for the northbounds that invoke them.
+    pub fn actions(&self) -> Arc<dyn Actions> {
+        Arc::new(WorkerActions {
+            requests: self.requests.clone(),
+        })
+    }
+
     /// Returns once the worker loop has taken this request: proof that it is turning (not
     /// stuck in a dataplane call), for tetherd's systemd watchdog. Does none of `settle`'s
     /// work, so it answers within one loop step.
@@ -147,5 +167,35 @@ impl std::fmt::Debug for WorkerHandle {
         f.debug_struct("WorkerHandle")
             .field("running", &self.thread.is_some())
             .finish()
+    }
+}
+
+async fn clear(
+    requests: &mpsc::Sender<Request>,
+    id: GroupId,
+) -> Result<Option<Vec<String>>, WorkerError> {
+    let (tx, rx) = oneshot::channel();
+    requests
+        .send(Request::ClearGroup(id, tx))
+        .await
+        .map_err(|_| WorkerError::Stopped)?;
+    rx.await.map_err(|_| WorkerError::Stopped)
+}
+
+/// [`Actions`] by requests to the worker loop; holds only the request channel, so it outlives
+/// nothing (a stopped worker answers `Unavailable`).
+struct WorkerActions {
+    requests: mpsc::Sender<Request>,
+}
+
+impl Actions for WorkerActions {
+    fn clear_link_state_group(&self, group: u16) -> ActionFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            match clear(&self.requests, group).await {
+                Ok(Some(enabled)) => Ok(enabled),
+                Ok(None) => Err(ActionError::NoSuchGroup(group)),
+                Err(e) => Err(ActionError::Unavailable(e.to_string())),
+            }
+        })
     }
 }

@@ -21,7 +21,8 @@ show conn (flag b)               tetherctl show conn bypass\n  \
 show running-config              tetherctl export (or get / --type config)\n  \
 configure terminal + paste       tetherctl import FILE\n  \
 show archive / commit list       tetherctl commits\n  \
-rollback / configure replace     tetherctl rollback ID"
+rollback / configure replace     tetherctl rollback ID\n  \
+clear ufd-disable uplink-state-group N (Dell)   tetherctl clear link-state group N"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -156,6 +157,9 @@ pub enum Command {
         #[arg(long)]
         comment: Option<String>,
     },
+    /// Operations that change no configuration.
+    #[command(subcommand)]
+    Clear(Clear),
     /// Translate Cisco ASA/IOS configuration into one gNMI Set and apply it.
     ///
     /// Translates `access-list` (ASA and IOS, with remarks), `ip access-list extended`,
@@ -257,6 +261,21 @@ pub enum Show {
         /// Only `bypass` is supported.
         #[arg(value_parser = ["bypass"], default_value = "bypass")]
         filter: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Clear {
+    /// Manual recovery of a link state group, like Dell `clear ufd-disable uplink-state-group
+    /// N`: re-enables the downstreams the group still holds disabled after it came up (with
+    /// `auto-recover false`). A group that is still down keeps them.
+    #[command(name = "link-state")]
+    LinkState {
+        /// `group`.
+        #[arg(value_parser = ["group"])]
+        group: String,
+        /// The group number.
+        id: u16,
     },
 }
 

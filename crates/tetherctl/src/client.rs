@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use tether_proto::admin::datastore_client::DatastoreClient;
+use tether_proto::admin::link_state_client::LinkStateClient;
 use tether_proto::gnmi::g_nmi_client::GNmiClient;
 use tether_proto::sim::simulator_client::SimulatorClient;
 use tonic::metadata::MetadataValue;
@@ -57,6 +58,11 @@ impl Clients {
     pub fn admin(&self) -> DatastoreClient<Svc> {
         DatastoreClient::with_interceptor(self.channel.clone(), self.credentials.clone())
             .max_decoding_message_size(MAX_MESSAGE)
+    }
+
+    /// The link-state actions (`tetherctl clear link-state group N`).
+    pub fn link_state(&self) -> LinkStateClient<Svc> {
+        LinkStateClient::with_interceptor(self.channel.clone(), self.credentials.clone())
     }
 
     pub fn simulator(&self) -> SimulatorClient<Svc> {

@@ -69,6 +69,21 @@ pub struct Flags {
     /// Users file (TOML, argon2 hashes, roles). Without it, no authentication.
     #[arg(long, value_name = "FILE")]
     pub users: Option<PathBuf>,
+    /// Password checks (argon2) running at once; each takes the memory its hash names
+    /// [default: 2].
+    #[arg(long, value_name = "N")]
+    pub auth_workers: Option<usize>,
+    /// Password checks that may wait for a worker; one more is answered RESOURCE_EXHAUSTED
+    /// [default: 16].
+    #[arg(long, value_name = "N")]
+    pub auth_queue: Option<usize>,
+    /// Delay before the next login for a user or from an address after its first failure,
+    /// doubling with each failure in a row [default: 100].
+    #[arg(long, value_name = "MS")]
+    pub auth_backoff_base_ms: Option<u64>,
+    /// The longest such delay [default: 10000].
+    #[arg(long, value_name = "MS")]
+    pub auth_backoff_max_ms: Option<u64>,
     /// Dataplane [default: sim].
     #[arg(long, value_enum, global = true)]
     pub dataplane: Option<DataplaneKind>,
@@ -132,6 +147,10 @@ struct FileSettings {
     tls_key: Option<PathBuf>,
     tls_ca: Option<PathBuf>,
     users: Option<PathBuf>,
+    auth_workers: Option<usize>,
+    auth_queue: Option<usize>,
+    auth_backoff_base_ms: Option<u64>,
+    auth_backoff_max_ms: Option<u64>,
     dataplane: Option<DataplaneKind>,
     sim_clock: Option<SimClock>,
     otlp_endpoint: Option<String>,
@@ -164,6 +183,7 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub transport: Transport,
     pub users: Option<PathBuf>,
+    pub auth: tether_gnmi::AuthOptions,
     pub dataplane: DataplaneKind,
     pub sim_clock: SimClock,
     pub otlp_endpoint: Option<String>,
@@ -228,6 +248,25 @@ impl Settings {
             listen,
             transport,
             users: flags.users.or(file.users),
+            auth: {
+                let d = tether_gnmi::AuthOptions::default();
+                let ms = std::time::Duration::from_millis;
+                tether_gnmi::AuthOptions {
+                    workers: flags
+                        .auth_workers
+                        .or(file.auth_workers)
+                        .unwrap_or(d.workers),
+                    queue: flags.auth_queue.or(file.auth_queue).unwrap_or(d.queue),
+                    backoff_base: flags
+                        .auth_backoff_base_ms
+                        .or(file.auth_backoff_base_ms)
+                        .map_or(d.backoff_base, ms),
+                    backoff_max: flags
+                        .auth_backoff_max_ms
+                        .or(file.auth_backoff_max_ms)
+                        .map_or(d.backoff_max, ms),
+                }
+            },
             dataplane,
             sim_clock: sim_clock.unwrap_or(SimClock::Real),
             otlp_endpoint: flags.otlp_endpoint.or(file.otlp_endpoint),

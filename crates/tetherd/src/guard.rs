@@ -1,7 +1,7 @@
 //! Authentication for the services beside gNMI on the same port.
 //!
 //! gNMI checks credentials itself (per RPC, with the method's role). The datastore admin
-//! service (commit log, rollback) and the dataplane simulator (packets, clock) are guarded
+//! service (commit log, rollback), the link-state actions (clear) and the dataplane simulator (packets, clock) are guarded
 //! here, with the same users file and roles: reading needs a known user, anything that
 //! changes the datastore or the dataplane needs read-write.
 
@@ -16,10 +16,16 @@ use tonic::codegen::http::{Request, Response};
 use tonic::metadata::MetadataMap;
 use tower::{Layer, Service};
 
-/// gRPC methods (path prefixes) guarded here, and whether each needs read-write.
+/// gRPC methods (path prefixes) guarded here, and whether each needs read-write. Reflection
+/// and health read nothing of the datastore but tell what the daemon serves and whether it
+/// is up: with a users file they need a known user too.
 const GUARDED: &[(&str, bool)] = &[
+    ("/grpc.reflection.v1.ServerReflection/", false),
+    ("/grpc.reflection.v1alpha.ServerReflection/", false),
+    ("/grpc.health.v1.Health/", false),
     ("/tether.admin.v1.Datastore/ListCommits", false),
     ("/tether.admin.v1.Datastore/", true),
+    ("/tether.admin.v1.LinkState/", true),
     ("/tether.sim.v1.Simulator/ListConnections", false),
     ("/tether.sim.v1.Simulator/GetClock", false),
     ("/tether.sim.v1.Simulator/", true),
@@ -45,6 +51,18 @@ impl<S> Layer<S> for GuardLayer {
             users: self.users.clone(),
         }
     }
+}
+
+/// The peer address tonic's transport put in the request (plain TCP or under TLS).
+fn peer(req: &Request<Body>) -> Option<std::net::SocketAddr> {
+    use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
+    let ext = req.extensions();
+    ext.get::<TcpConnectInfo>()
+        .and_then(TcpConnectInfo::remote_addr)
+        .or_else(|| {
+            ext.get::<TlsConnectInfo<TcpConnectInfo>>()
+                .and_then(|t| t.get_ref().remote_addr())
+        })
 }
 
 #[derive(Clone)]
@@ -80,7 +98,8 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
             let metadata = MetadataMap::from_headers(req.headers().clone());
-            let verdict = match tether_gnmi::auth::authenticate(&users, &metadata).await {
+            let verdict = match tether_gnmi::auth::authenticate(&users, &metadata, peer(&req)).await
+            {
                 Err(e) => Err(Status::from(e)),
                 Ok(id) if write && id.role == Role::ReadOnly => {
                     Err(Status::permission_denied(format!(

@@ -72,7 +72,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
 
     let users = match &settings.users {
         Some(p) => {
-            let u = Users::load(p)?;
+            let u = Users::load_with(p, settings.auth)?;
             info!(file = %p.display(), users = u.len(), "authentication on (SIGHUP re-reads the file)");
             Some(Arc::new(u))
         }
@@ -93,6 +93,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             users: users.clone(),
             max_sessions: settings.netconf_max_sessions,
             max_message: settings.netconf_max_message,
+            actions: Some(worker.actions()),
             ..tether_netconf::NetconfOptions::new(settings.data_dir.join("netconf-host-key"))
         },
     );
@@ -140,6 +141,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .build_v1alpha()
         .context("building the reflection service (v1alpha)")?;
 
+    // grpc.health.v1: "" and gnmi.gNMI report SERVING until the drain starts.
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<tether_proto::gnmi::g_nmi_server::GNmiServer<tether_gnmi::GnmiService>>()
+        .await;
+
     let mut tls = None;
     let scheme = match &settings.transport {
         Transport::Tls { cert, key, ca } => {
@@ -175,9 +182,11 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .layer(guard)
         .add_service(gnmi.clone().into_server())
         .add_service(tether_admin::service(store.clone() as Arc<dyn Store>))
+        .add_service(tether_admin::link_state_service(worker.actions()))
         .add_optional_service(simulator)
         .add_service(reflection)
-        .add_service(reflection_alpha);
+        .add_service(reflection_alpha)
+        .add_service(health_service);
     let stop = async {
         let _ = stop_rx.await;
     };
@@ -237,6 +246,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         w.abort();
     }
     // Stop accepting, end Subscribe streams, give unary RPCs time to finish.
+    health
+        .set_not_serving::<tether_proto::gnmi::g_nmi_server::GNmiServer<tether_gnmi::GnmiService>>()
+        .await;
     let _ = stop_tx.send(());
     gnmi.shutdown();
     netconf.shutdown();

@@ -143,7 +143,17 @@ pub(crate) async fn start(
     let task_span = span.clone();
     tokio::spawn(
         async move {
+            let audit = subscription.shared.audit.clone();
             let outcome = subscription.run(outbox, inbound).await;
+            if outcome == SLOW_CUT {
+                audit.record(
+                    tether_auth::Event::SubscriberCut,
+                    "gnmi",
+                    &caller.identity.user,
+                    &caller.peer,
+                    "subscriber too slow: its queue was full, the subscription was ended",
+                );
+            }
             task_span.record("result", outcome);
             tracing::debug!("Subscribe ended: {outcome}");
         }
@@ -151,6 +161,9 @@ pub(crate) async fn start(
     );
     Ok(stream)
 }
+
+/// The outcome of a subscription ended by the slow-subscriber policy.
+const SLOW_CUT: &str = "ResourceExhausted (slow subscriber)";
 
 impl Subscription {
     /// Runs the subscription's mode to its end, and names the outcome for the RPC's span.
@@ -178,7 +191,7 @@ impl Subscription {
                     _ => "Internal",
                 }
             }
-            Err(Ended::Slow) => "ResourceExhausted",
+            Err(Ended::Slow) => SLOW_CUT,
         }
     }
 }

@@ -112,6 +112,17 @@ pub(super) fn emit_node(out: &mut String, node: &SchemaNode<'_>) {
         }
     }
 
+    // YANG 1.1 actions of this node: their names, for the northbounds that invoke them.
+    let mut actions = String::new();
+    for a in node.actions() {
+        let aname = a.name().to_string();
+        let _ = writeln!(
+            actions,
+            "    /// Name of the `{aname}` action of this node (YANG 1.1 `action`).\n    pub const ACTION_{}: &str = {aname:?};",
+            screaming(&aname)
+        );
+    }
+
     let mut d = String::new();
     doc(&mut d, node.description());
     let derive = if is_list {
@@ -128,7 +139,7 @@ pub(super) fn emit_node(out: &mut String, node: &SchemaNode<'_>) {
 
     /// Schema path of this {kind}.
     pub const PATH: &str = {path:?};
-
+{actions}
 {d}{derive}
 pub struct {strukt} {{
 {fields}}}

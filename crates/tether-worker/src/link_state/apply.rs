@@ -7,7 +7,7 @@ use tether_dataplane::DataplaneError;
 use tether_lst::{Action, GroupId, Outcome};
 use tether_model::Datastore;
 use tether_telemetry::StateBatch;
-use tracing::{debug, error, info_span, warn};
+use tracing::{debug, error, info, info_span, warn};
 
 use super::{config, state};
 use crate::backoff::RetryKey;
@@ -64,6 +64,20 @@ impl Worker {
             }
             Err(e) => error!(error = %e, "link state configuration refused by the engine"),
         }
+    }
+
+    /// Manual recovery of one group, applied like any outcome (records, dataplane, state).
+    /// The interfaces it enabled; `None` for no such group.
+    pub(crate) fn clear_link_state_group(&mut self, id: GroupId) -> Option<Vec<String>> {
+        let now = self.dataplane.now_ns();
+        let outcome = self.engine.clear(id, now)?;
+        let enabled = (outcome.actions.iter())
+            .filter(|action| matches!(action, Action::Enable { .. }))
+            .map(|action| action.interface().to_string())
+            .collect();
+        info!(group = id, ?enabled, "link state group cleared");
+        self.apply_outcome(outcome, now, StateBatch::default());
+        Some(enabled)
     }
 
     /// Persists, acts, persists, publishes — in that order, so a restart never loses a disable

@@ -1,8 +1,9 @@
 //! `tetherctl commits` and `tetherctl rollback`: the daemon's commit log, through the admin
-//! service rather than gNMI (gNMI has no commit history).
+//! service rather than gNMI (gNMI has no commit history); `tetherctl clear link-state group N`,
+//! the link-state action, through the admin service too (gNMI has no actions).
 
 use anyhow::{Result, anyhow};
-use tether_proto::admin::{ListCommitsRequest, RollbackRequest};
+use tether_proto::admin::{ClearGroupRequest, ListCommitsRequest, RollbackRequest};
 use tetherctl::show::commits;
 use tonic::Code;
 
@@ -56,6 +57,27 @@ pub(super) async fn rollback(cx: &Ctx, id: u64, comment: Option<String>) -> Resu
             } else {
                 "leaves"
             }
+        );
+    }
+    Ok(0)
+}
+
+pub(super) async fn clear_group(cx: &Ctx, id: u16) -> Result<u8> {
+    let r = cx
+        .clients
+        .link_state()
+        .clear_group(ClearGroupRequest {
+            group: u32::from(id),
+        })
+        .await
+        .map_err(|s| refused(&format!("Clear of link state group {id}"), s))?
+        .into_inner();
+    if r.enabled.is_empty() {
+        outln!("Link state group {id}: nothing to clear.");
+    } else {
+        outln!(
+            "Link state group {id}: re-enabled {}.",
+            r.enabled.join(", ")
         );
     }
     Ok(0)

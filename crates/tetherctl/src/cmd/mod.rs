@@ -2,7 +2,7 @@
 //!
 //! They are apart from `main.rs` so that a command's gRPC calls and its output are read in one
 //! place: `get.rs` and `set.rs` (gNMI Get and Set), `subscribe.rs`, `show.rs` (the Cisco-style
-//! views over Get), `commit_log.rs` (the admin service's commit list and rollback), `export.rs` (the running
+//! views over Get), `commit_log.rs` (the admin service's commit list, rollback and link-state clear), `export.rs` (the running
 //! configuration as ASA/IOS text),
 //! `import.rs` (a Cisco configuration as one Set) and `hash_password.rs` (a users-file hash,
 //! offline). What they share — the connection, the
@@ -24,7 +24,7 @@ use tetherctl::path;
 use tetherctl::typed::JsonEncoding;
 use tonic::Code;
 
-use crate::cli::{self, Cli, Command, LinkStateShow, Show};
+use crate::cli::{self, Clear, Cli, Command, LinkStateShow, Show};
 use crate::client::{self, Clients};
 
 /// Partly done (see the crate doc).
@@ -114,6 +114,7 @@ pub(crate) async fn run(cli: Cli) -> Result<u8> {
         Command::Export => export::export(&cx).await,
         Command::Commits { limit, changes } => commit_log::commit_list(&cx, limit, changes).await,
         Command::Rollback { id, comment } => commit_log::rollback(&cx, id, comment).await,
+        Command::Clear(Clear::LinkState { id, .. }) => commit_log::clear_group(&cx, id).await,
         Command::Import {
             file,
             force,

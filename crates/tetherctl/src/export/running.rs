@@ -171,6 +171,29 @@ fn read_link_state(l: LinkState, out: &mut Running) {
         {
             lossy(format!("down-delay {n} ms"));
         }
+        // The peers' knobs (Dell, Enterprise SONiC) have no IOS form either.
+        let threshold_type = cfg.threshold_type.as_ref().map(scalar);
+        if threshold_type
+            .as_ref()
+            .is_some_and(|t| t != &json!("count"))
+        {
+            lossy(format!(
+                "threshold-type {}",
+                threshold_type.unwrap_or_default()
+            ));
+        }
+        if let Some(n) = cfg.threshold_down.map(|n| scalar(&n)) {
+            lossy(format!("threshold-down {n}"));
+        }
+        if let Some(n) = cfg.threshold_up.map(|n| scalar(&n)) {
+            lossy(format!("threshold-up {n}"));
+        }
+        if let Some(n) = cfg.downstream_disable_links.map(|n| scalar(&n)) {
+            lossy(format!("downstream-disable-links {n}"));
+        }
+        if cfg.auto_recover == Some(false) {
+            lossy("auto-recover false".into());
+        }
         // `link state track N` is how import writes `enabled true`; without it import leaves
         // `enabled` unset (the YANG default, true), so an unset `enabled` is exported as no
         // `track` line and comes back unset. A disabled group has no IOS form.

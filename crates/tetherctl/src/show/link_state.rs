@@ -32,6 +32,10 @@ pub struct LinkStateGroup {
     pub up: Option<bool>,
     pub upstream: Vec<Member>,
     pub downstream: Vec<Member>,
+    /// Lines for the knobs IOS does not have (thresholds, disable links, manual recovery),
+    /// printed after the members in the Dell Enterprise SONiC / OS9 wording; empty for a
+    /// group configured as on IOS, so its output stays IOS's.
+    pub knobs: Vec<String>,
 }
 
 /// A member interface and its status.
@@ -88,9 +92,15 @@ pub fn groups_from_json(v: &Value) -> Result<Vec<LinkStateGroup>, serde_json::Er
                 .and_then(|s| s.enabled)
                 .or_else(|| g.config.as_ref().and_then(|c| c.enabled))
                 .unwrap_or(true);
+            let knobs = g
+                .state
+                .as_ref()
+                .map(|s| knobs(u16::from(g.id), s, g.config.as_ref()))
+                .unwrap_or_default();
             LinkStateGroup {
                 id: u64::from(u16::from(g.id)),
                 enabled,
+                knobs,
                 up: state.and_then(|s| s.status).map(|s| s == Status::Up),
                 upstream: members(g.upstream.and_then(|u| u.interfaces).map(|i| {
                     i.interface
@@ -111,6 +121,41 @@ pub fn groups_from_json(v: &Value) -> Result<Vec<LinkStateGroup>, serde_json::Er
         .collect();
     groups.sort_by_key(|g| g.id);
     Ok(groups)
+}
+
+/// The non-IOS knobs of a group, from its state (which mirrors what is in force), as lines:
+/// `Threshold type percentage up 75 down 50`, `Downstream disable links 2`, `Downstream
+/// auto-recover off (waiting for clear link-state group N)`.
+fn knobs(
+    id: u16,
+    s: &tether_link_state::link_state::groups::group::state::State,
+    config: Option<&tether_link_state::link_state::groups::group::config::Config>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let kind = s.threshold_type.as_ref().and_then(yang_name);
+    if let (Some(down), Some(up)) = (s.threshold_down, s.threshold_up) {
+        out.push(format!(
+            "Threshold type {} up {} down {}",
+            kind.as_deref().unwrap_or("count"),
+            up.get(),
+            down.get()
+        ));
+    }
+    if let Some(n) = s.downstream_disable_links {
+        out.push(format!("Downstream disable links {}", n.get()));
+    }
+    let auto = s
+        .auto_recover
+        .or_else(|| config.and_then(|c| c.auto_recover));
+    if auto == Some(false) {
+        out.push(match s.awaiting_clear {
+            Some(true) => {
+                format!("Downstream auto-recover off: waiting for clear link-state group {id}")
+            }
+            _ => "Downstream auto-recover off".to_string(),
+        });
+    }
+    out
 }
 
 /// The YANG name of an enumeration value, as the generated type serialises it.
@@ -173,6 +218,10 @@ pub fn render_detail(groups: &[LinkStateGroup]) -> String {
         ));
         member_lines(&mut out, "Upstream Interfaces : ", &g.upstream);
         member_lines(&mut out, "Downstream Interfaces: ", &g.downstream);
+        for line in &g.knobs {
+            out.push_str(line);
+            out.push('\n');
+        }
         out.push('\n');
     }
     if !groups.is_empty() {
@@ -283,6 +332,30 @@ mod tests {
     }
 
     #[test]
+    fn the_peers_knobs_follow_the_members() {
+        let v = json!({"groups": {"group": [{
+            "id": 3,
+            "config": {"id": 3, "auto-recover": false},
+            "state": {"id": 3, "status": "up", "threshold-type": "percentage",
+                      "threshold-down": 50, "threshold-up": 75, "downstream-disable-links": 2,
+                      "auto-recover": false, "awaiting-clear": true},
+            "upstream": {"interfaces": {"interface": [member("u1", "up")]}},
+            "downstream": {"interfaces": {"interface": [member("d1", "disabled")]}}
+        }]}});
+        assert_eq!(
+            render_detail(&groups_from_json(&v).unwrap()),
+            "Link State Group: 3 Status: Enabled, Up\n\
+             Upstream Interfaces : u1(Up)\n\
+             Downstream Interfaces: d1(Dis)\n\
+             Threshold type percentage up 75 down 50\n\
+             Downstream disable links 2\n\
+             Downstream auto-recover off: waiting for clear link-state group 3\n\
+             \n\
+             (Up):Interface up (Dwn):Interface Down (Dis):Interface disabled\n"
+        );
+    }
+
+    #[test]
     fn summary_is_one_line_per_group() {
         let mut groups = groups_from_json(&reference_state()).unwrap();
         groups.push(LinkStateGroup {
@@ -291,6 +364,7 @@ mod tests {
             up: Some(false),
             upstream: vec![],
             downstream: vec![],
+            knobs: vec![],
         });
         assert_eq!(
             render_summary(&groups),

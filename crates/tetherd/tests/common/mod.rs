@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 mod auth;
+pub mod netconf;
 pub use auth::*;
 
 use std::io::{BufRead, BufReader};

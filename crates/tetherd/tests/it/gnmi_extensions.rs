@@ -1,7 +1,7 @@
 //! gNMI extensions against a real tetherd: Depth honoured in Get and Subscribe (ONCE and
-//! STREAM ON_CHANGE report the same leaves), Commit refused with UNIMPLEMENTED until the
-//! confirmed-commit engine is wired, and every other extension refused by name in every RPC,
-//! with nothing changed.
+//! STREAM ON_CHANGE report the same leaves), Commit accepted on Set only (its behaviour is
+//! `gnmi_commit_confirmed.rs`), and every other extension refused by name in every RPC, with
+//! nothing changed.
 
 #![allow(clippy::unwrap_used)] // integration tests: a failed step should panic
 
@@ -253,11 +253,12 @@ async fn unimplemented_extensions_are_refused_by_name_in_every_rpc() {
 }
 
 #[tokio::test]
-async fn commit_extension_is_refused_until_confirmed_commits_exist() {
+async fn commit_extension_is_taken_on_set_only() {
     let d = Daemon::start();
     let mut c = d.client().await;
     load_scenario(&mut c).await;
     let before = whole_config(&mut c).await;
+    // A confirmed commit without its id is refused: the id is how it is confirmed.
     let e = c
         .set(SetRequest {
             update: vec![update(
@@ -266,7 +267,7 @@ async fn commit_extension_is_refused_until_confirmed_commits_exist() {
             )],
             extension: vec![Extension {
                 ext: Some(Ext::Commit(Commit {
-                    id: "change-1".into(),
+                    id: String::new(),
                     action: Some(commit::Action::Commit(CommitRequest {
                         rollback_duration: Some(prost_types::Duration {
                             seconds: 60,
@@ -279,7 +280,7 @@ async fn commit_extension_is_refused_until_confirmed_commits_exist() {
         })
         .await
         .unwrap_err();
-    assert_eq!(e.code(), Code::Unimplemented, "{e:?}");
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
     assert!(e.message().contains("commit extension"), "{}", e.message());
     assert_eq!(whole_config(&mut c).await, before, "nothing changed");
 

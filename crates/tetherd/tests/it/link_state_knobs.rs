@@ -228,3 +228,92 @@ async fn thresholds_shared_members_disable_links_bad_input_and_a_restart() {
     set_carrier(&mut c, "u3", true).await;
     wait_for(&mut c, ["up", "up", "up"], [false, false, false], "u3 back").await;
 }
+
+async fn awaiting_clear(c: &mut GNmiClient<Channel>, id: u16) -> Option<String> {
+    let s = state(c, &format!("/link-state/groups/group[id={id}]")).await;
+    let key = format!("group[id={id}]/state/awaiting-clear");
+    (s.iter().find(|(k, _)| k.ends_with(&key))).map(|(_, v)| v.clone())
+}
+
+#[tokio::test]
+async fn manual_recovery_holds_across_a_restart_until_the_admin_clear() {
+    use tether_proto::admin::ClearGroupRequest;
+    use tether_proto::admin::link_state_client::LinkStateClient;
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut d = Daemon::start_in(&data, &[]).unwrap();
+    let mut c = d.client().await;
+    configure(&mut c).await;
+    set_update(
+        &mut c,
+        "/link-state/groups/group[id=2]/config/auto-recover",
+        json!(false),
+    )
+    .await
+    .unwrap();
+    wait_for(&mut c, ["up", "up", "up"], [false, false, false], "all up").await;
+    set_carrier(&mut c, "u1", false).await;
+    set_carrier(&mut c, "u2", false).await;
+    // Group 1 is at 50 %, not below: up. Group 2 has none: down, d1 and d2 disabled.
+    wait_for(
+        &mut c,
+        ["up", "down", "up"],
+        [true, true, false],
+        "u1, u2 down",
+    )
+    .await;
+    // Both back: group 2 is up, but (manual recovery) holds d1 and d2.
+    set_carrier(&mut c, "u1", true).await;
+    set_carrier(&mut c, "u2", true).await;
+    wait_for(&mut c, ["up", "up", "up"], [true, true, false], "held").await;
+    assert_eq!(awaiting_clear(&mut c, 2).await.as_deref(), Some("true"));
+
+    d.kill9();
+    let d = Daemon::start_in(&data, &[]).unwrap();
+    let mut c = d.client().await;
+    wait_for(
+        &mut c,
+        ["up", "up", "up"],
+        [true, true, false],
+        "held after the restart",
+    )
+    .await;
+    assert_eq!(awaiting_clear(&mut c, 2).await.as_deref(), Some("true"));
+
+    let mut admin = LinkStateClient::connect(format!("http://{}", d.addr))
+        .await
+        .unwrap();
+    for (group, code) in [
+        (0, Code::InvalidArgument),
+        (4097, Code::InvalidArgument),
+        (9, Code::NotFound),
+    ] {
+        let e = admin
+            .clear_group(ClearGroupRequest { group })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), code, "group {group}: {e:?}");
+    }
+    let before = whole_config(&mut c).await;
+    let r = admin
+        .clear_group(ClearGroupRequest { group: 2 })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.enabled, vec!["d1".to_string(), "d2".to_string()]);
+    wait_for(&mut c, ["up", "up", "up"], [false, false, false], "cleared").await;
+    assert_eq!(awaiting_clear(&mut c, 2).await.as_deref(), Some("false"));
+    assert_eq!(
+        whole_config(&mut c).await,
+        before,
+        "a clear changes no configuration"
+    );
+    // Nothing left to clear.
+    let r = admin
+        .clear_group(ClearGroupRequest { group: 2 })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.enabled.is_empty());
+}

@@ -6,8 +6,10 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod auth_hostile;
 mod bypass_limits;
 mod daemon_lifecycle;
+mod gnmi_commit_confirmed;
 mod gnmi_extensions;
 mod gnmi_get_set;
 mod gnmi_security;

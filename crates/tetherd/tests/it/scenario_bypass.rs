@@ -80,7 +80,23 @@ async fn until_verdict(
 ) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let (v, reason) = inject(sim, p.clone()).await;
+        // The worker creates simulated interfaces after the Set returns: until it has, the
+        // simulator answers that the ingress interface does not exist.
+        let (v, reason) = match sim.inject_packet(p.clone()).await {
+            Ok(r) => {
+                let r = r.into_inner();
+                (Verdict::try_from(r.verdict).unwrap(), r.reason)
+            }
+            Err(s)
+                if s.code() == tonic::Code::InvalidArgument
+                    && s.message().contains("no interface named") =>
+            {
+                assert!(Instant::now() < deadline, "interface never created: {s:?}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+            Err(s) => panic!("InjectPacket: {s:?}"),
+        };
         if v == want {
             return reason;
         }
