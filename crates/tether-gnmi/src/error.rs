@@ -63,7 +63,7 @@ impl GnmiError {
 
 impl From<GnmiError> for Status {
     fn from(e: GnmiError) -> Status {
-        Status::new(e.code(), e.to_string())
+        Status::new(e.code(), crate::limits::cap_message(e.to_string()))
     }
 }
 

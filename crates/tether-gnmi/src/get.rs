@@ -10,7 +10,7 @@ use tracing::Span;
 use crate::encoding::WireEncoding;
 use crate::error::GnmiError;
 use crate::extensions::{self, Rpc};
-use crate::path::{self, PathError, ResolvedPath};
+use crate::path::{self, ResolvedPath};
 use crate::service::Shared;
 use crate::view::{self, DataKind, Scope, Shape};
 
@@ -32,6 +32,13 @@ pub(crate) fn get(
             )));
         }
     };
+    let limits = &shared.options.limits;
+    crate::limits::check(
+        "paths in the GetRequest",
+        request.path.len(),
+        limits.max_paths_per_get,
+        "max-paths-per-get",
+    )?;
     let models = models(shared, &request.use_models)?;
     let requested: Vec<Option<&Path>> = if request.path.is_empty() {
         vec![None]
@@ -40,13 +47,7 @@ pub(crate) fn get(
     };
     let resolved = requested
         .iter()
-        .map(
-            |p| match path::resolve(shared.schema, request.prefix.as_ref(), *p) {
-                Ok(r) => Ok(r),
-                Err(PathError::NotInSchema(m)) => Err(GnmiError::NotFound(m)),
-                Err(e) => Err(e.into()),
-            },
-        )
+        .map(|p| path::resolve(shared.schema, request.prefix.as_ref(), *p).map_err(GnmiError::from))
         .collect::<Result<Vec<ResolvedPath>, GnmiError>>()?;
     span.record("paths", paths_field(&resolved));
 
@@ -79,12 +80,15 @@ pub(crate) fn get(
                 ..Default::default()
             })
             .collect();
-        notification.push(Notification {
-            timestamp: now_ns(),
-            prefix: target_prefix(&rp.target),
-            update,
-            ..Default::default()
-        });
+        notification.extend(crate::limits::split_notification(
+            Notification {
+                timestamp: now_ns(),
+                prefix: target_prefix(&rp.target),
+                update,
+                ..Default::default()
+            },
+            limits.max_notification_bytes,
+        ));
     }
     Ok(GetResponse {
         notification,

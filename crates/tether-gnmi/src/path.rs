@@ -20,8 +20,11 @@ use crate::error::GnmiError;
 /// Why a path could not be resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathError {
-    /// Well formed, but the schema has no such node.
+    /// Well formed, but the schema has no such node (INVALID_ARGUMENT: a path that names no
+    /// schema node is a bad request, not absent data).
     NotInSchema(String),
+    /// A module this target does not serve (UNIMPLEMENTED).
+    NotServed(String),
     /// Not a usable path (bad characters, keys on a non-list, ...).
     Malformed(String),
 }
@@ -29,14 +32,17 @@ pub enum PathError {
 impl PathError {
     pub fn message(&self) -> &str {
         match self {
-            PathError::NotInSchema(m) | PathError::Malformed(m) => m,
+            PathError::NotInSchema(m) | PathError::NotServed(m) | PathError::Malformed(m) => m,
         }
     }
 }
 
 impl From<PathError> for GnmiError {
     fn from(e: PathError) -> Self {
-        GnmiError::InvalidArgument(e.message().to_string())
+        match e {
+            PathError::NotServed(m) => GnmiError::Unimplemented(m),
+            PathError::NotInSchema(m) | PathError::Malformed(m) => GnmiError::InvalidArgument(m),
+        }
     }
 }
 
@@ -44,16 +50,30 @@ impl From<PathError> for GnmiError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     /// A named node. `module` is the module the node belongs to; keys are in schema order and
-    /// a key value of `None` is a wildcard (`*`).
+    /// a key value of `None` is a wildcard (`*`). A list named without keys (`keys` empty,
+    /// `list` true) names every entry, as if each key were `*` (path conventions §2.2.1).
     Node {
         module: String,
         name: String,
         keys: Vec<(String, Option<String>)>,
+        list: bool,
     },
     /// `*`: any one child.
     AnyChild,
     /// `...`: any number of levels, including none.
     AnyDescendants,
+}
+
+impl Step {
+    /// Whether the step can match more than one data node.
+    fn matches_many(&self) -> bool {
+        match self {
+            Step::Node { keys, list, .. } => {
+                (*list && keys.is_empty()) || keys.iter().any(|(_, v)| v.is_none())
+            }
+            _ => true,
+        }
+    }
 }
 
 /// A gNMI path resolved against the schema.
@@ -70,12 +90,9 @@ impl ResolvedPath {
         self.steps.iter().all(|s| matches!(s, Step::AnyDescendants))
     }
 
-    /// Whether the path contains `*`, `...` or a wildcard key.
+    /// Whether the path contains `*`, `...`, a wildcard key or a list without keys.
     pub fn has_wildcards(&self) -> bool {
-        self.steps.iter().any(|s| match s {
-            Step::Node { keys, .. } => keys.iter().any(|(_, v)| v.is_none()),
-            _ => true,
-        })
+        self.steps.iter().any(Step::matches_many)
     }
 
     /// The modules the path's named nodes belong to (empty: any).
@@ -86,9 +103,17 @@ impl ResolvedPath {
         })
     }
 
-    /// The libyang data path (`/` for the root), for Set. Wildcards are refused.
+    /// The libyang data path (`/` for the root), for Set. Wildcards are refused, and so is a
+    /// list without keys anywhere but at the end (where it names the whole list).
     pub fn data_path(&self) -> Result<String, GnmiError> {
-        if self.has_wildcards() && !self.steps.is_empty() {
+        let last = self.steps.len().saturating_sub(1);
+        let wild = self.steps.iter().enumerate().any(|(i, s)| match s {
+            Step::Node { keys, list, .. } => {
+                keys.iter().any(|(_, v)| v.is_none()) || (*list && keys.is_empty() && i < last)
+            }
+            _ => true,
+        });
+        if wild {
             return Err(GnmiError::invalid(format!(
                 "{self}: wildcards are not allowed here"
             )));
@@ -96,7 +121,7 @@ impl ResolvedPath {
         if self.steps.is_empty() {
             return Ok("/".into());
         }
-        Ok(self.build(self.steps.len(), false))
+        Ok(self.build(self.steps.len()))
     }
 
     /// The data path of the longest leading part without wildcards (`/` when the first
@@ -105,16 +130,9 @@ impl ResolvedPath {
         let n = self
             .steps
             .iter()
-            .position(|s| match s {
-                Step::Node { keys, .. } => keys.iter().any(|(_, v)| v.is_none()),
-                _ => true,
-            })
+            .position(Step::matches_many)
             .unwrap_or(self.steps.len());
-        if n == 0 {
-            "/".into()
-        } else {
-            self.build(n, false)
-        }
+        if n == 0 { "/".into() } else { self.build(n) }
     }
 
     /// An XPath selecting every data node the path names.
@@ -130,7 +148,9 @@ impl ResolvedPath {
         let mut out = String::new();
         for s in steps {
             match s {
-                Step::Node { module, name, keys } => {
+                Step::Node {
+                    module, name, keys, ..
+                } => {
                     out.push('/');
                     out.push_str(module);
                     out.push(':');
@@ -148,24 +168,8 @@ impl ResolvedPath {
         out
     }
 
-    fn build(&self, n: usize, _xpath: bool) -> String {
-        let mut out = String::new();
-        let mut last_module: Option<&str> = None;
-        for s in &self.steps[..n] {
-            if let Step::Node { module, name, keys } = s {
-                out.push('/');
-                if last_module != Some(module.as_str()) {
-                    out.push_str(module);
-                    out.push(':');
-                }
-                last_module = Some(module);
-                out.push_str(name);
-                for (k, v) in keys {
-                    out.push_str(&format!("[{k}={}]", quote(v.as_deref().unwrap_or("*"))));
-                }
-            }
-        }
-        out
+    fn build(&self, n: usize) -> String {
+        data_path_of(&self.steps[..n])
     }
 
     /// Whether the leaf (or node) at `data_path` is named by this path or lies beneath a
@@ -191,7 +195,9 @@ impl std::fmt::Display for ResolvedPath {
         let mut last_module: Option<&str> = None;
         for s in &self.steps {
             match s {
-                Step::Node { module, name, keys } => {
+                Step::Node {
+                    module, name, keys, ..
+                } => {
                     f.write_str("/")?;
                     if last_module != Some(module.as_str()) {
                         write!(f, "{module}:")?;
@@ -208,6 +214,36 @@ impl std::fmt::Display for ResolvedPath {
         }
         Ok(())
     }
+}
+
+/// The libyang data path of the named steps (wildcard steps are skipped; a wildcard key is
+/// written `*`).
+fn data_path_of(steps: &[Step]) -> String {
+    let mut out = String::new();
+    let mut last_module: Option<&str> = None;
+    for s in steps {
+        if let Step::Node {
+            module, name, keys, ..
+        } = s
+        {
+            out.push('/');
+            if last_module != Some(module.as_str()) {
+                out.push_str(module);
+                out.push(':');
+            }
+            last_module = Some(module);
+            out.push_str(name);
+            out.push_str(&predicates(keys));
+        }
+    }
+    out
+}
+
+/// The data-path predicates of a step's keys (`[k='v']`, `*` for a wildcard key).
+fn predicates(keys: &[(String, Option<String>)]) -> String {
+    keys.iter()
+        .map(|(k, v)| format!("[{k}={}]", quote(v.as_deref().unwrap_or("*"))))
+        .collect()
 }
 
 /// Whether `steps` name the node at `segs` or one of its ancestors (or, with
@@ -231,7 +267,10 @@ pub(crate) fn covers(steps: &[Step], segs: &[Segment<'_>], ancestors_too: bool) 
 /// Whether a named step matches one data-path segment: same name, the module if the
 /// segment names one, every key the step gives.
 fn node_matches(step: &Step, seg: &Segment<'_>) -> bool {
-    let Step::Node { module, name, keys } = step else {
+    let Step::Node {
+        module, name, keys, ..
+    } = step
+    else {
         return false;
     };
     seg.module.is_none_or(|m| m == module.as_str())
@@ -310,8 +349,19 @@ pub fn resolve(
     let mut elems: Vec<PathElem> = Vec::new();
     let mut origin = String::new();
     let mut target = String::new();
+    if let (Some(pre), Some(p)) = (prefix, path)
+        && !pre.origin.is_empty()
+        && !p.origin.is_empty()
+    {
+        return Err(PathError::Malformed(format!(
+            "origin given in both the prefix ({:?}) and the path ({:?}); a request names it \
+             in one of them (gNMI specification 2.7)",
+            cap(&pre.origin),
+            cap(&p.origin)
+        )));
+    }
     for p in [prefix, path].into_iter().flatten() {
-        if !p.origin.is_empty() && origin.is_empty() {
+        if !p.origin.is_empty() {
             origin = p.origin.clone();
         }
         if !p.target.is_empty() && target.is_empty() {
@@ -330,6 +380,19 @@ pub fn resolve(
     }
     let steps = resolve_elems(schema, &origin, &elems)?;
     Ok(ResolvedPath { steps, target })
+}
+
+/// A client-given string cut to a length fit for an error message.
+fn cap(s: &str) -> &str {
+    const MAX: usize = 128;
+    if s.len() <= MAX {
+        return s;
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 fn text(p: &[PathElem]) -> String {
@@ -356,7 +419,11 @@ fn resolve_elems(
 ) -> Result<Vec<Step>, PathError> {
     let ctx = schema.context();
     let ours: Vec<&'static str> = schema.modules().iter().map(|m| m.name).collect();
-    let whole = text(elems);
+    let whole = if origin.is_empty() {
+        text(elems)
+    } else {
+        format!("{}:{}", cap(origin), text(elems))
+    };
     let malformed = |m: String| PathError::Malformed(format!("{whole}: {m}"));
     let unknown = |m: String| PathError::NotInSchema(format!("{whole}: {m}"));
 
@@ -382,7 +449,16 @@ fn resolve_elems(
     let mut steps = Vec::with_capacity(elems.len());
     // The schema nodes the path may be at after each step; None = the root.
     let mut current: Option<Vec<SchemaNode<'static>>> = None;
+    // The origins Tether serves: none, or the name of one of its modules (pygnmi's habit).
+    // Any other (`openconfig`, `cli`, ...) names a schema this target does not have.
     let origin_module = ours.iter().copied().find(|m| *m == origin);
+    if !origin.is_empty() && origin_module.is_none() {
+        return Err(PathError::Malformed(format!(
+            "{whole}: origin {:?} is not served by this target; use no origin or a module name ({})",
+            cap(origin),
+            ours.join(", ")
+        )));
+    }
 
     for (i, e) in elems.iter().enumerate() {
         let candidates: Vec<SchemaNode<'static>> = match &current {
@@ -425,13 +501,20 @@ fn resolve_elems(
                 let (module, name) = match full.split_once(':') {
                     Some((m, n)) => {
                         let Some(m) = ours.iter().copied().find(|o| *o == m) else {
-                            return Err(unknown(format!("unknown module {m}")));
+                            return Err(PathError::NotServed(format!(
+                                "{whole}: module {m} is not served by this target"
+                            )));
                         };
                         (Some(m), n)
                     }
                     None => (None, full),
                 };
                 let module = match (module, i, origin_module) {
+                    (Some(m), 0, Some(o)) if m != o => {
+                        return Err(malformed(format!(
+                            "{full} belongs to module {m}, not to the origin {o}"
+                        )));
+                    }
                     (Some(m), _, _) => Some(m),
                     (None, 0, Some(o)) => Some(o),
                     (None, 0, None) => match schema.module_of_top_level(name) {
@@ -484,6 +567,7 @@ fn resolve_elems(
                     module: node_module,
                     name: name.to_string(),
                     keys,
+                    list: first.kind() == SchemaNodeKind::List,
                 });
                 current = Some(matching);
             }
@@ -495,6 +579,7 @@ fn resolve_elems(
             )));
         }
     }
+    keys::check(schema, &steps, &whole)?;
     Ok(steps)
 }
 
@@ -516,5 +601,6 @@ fn flatten<'a>(nodes: impl Iterator<Item = SchemaNode<'a>>) -> Vec<SchemaNode<'a
     out
 }
 
+mod keys;
 #[cfg(test)]
 mod tests;

@@ -18,6 +18,7 @@ use tracing::{Instrument, Span, field};
 use crate::auth::{self, Identity, Users};
 use crate::error::GnmiError;
 use crate::fanout::Hub;
+use crate::limits::{Clients, Kind, Limits, Ticket};
 use crate::subscribe::SubscribeStream;
 use tether_auth::{Audit, Event};
 
@@ -35,6 +36,8 @@ pub struct GnmiOptions {
     /// The datastore locks shared with NETCONF: a Set is refused while a session holds the
     /// running lock.
     pub locks: Arc<tether_store::Locks>,
+    /// What one client may ask (`limits.rs`).
+    pub limits: Limits,
 }
 
 impl Default for GnmiOptions {
@@ -43,6 +46,7 @@ impl Default for GnmiOptions {
             users: None,
             subscriber_queue: DEFAULT_SUBSCRIBER_QUEUE,
             locks: Arc::new(tether_store::Locks::new()),
+            limits: Limits::default(),
         }
     }
 }
@@ -59,6 +63,8 @@ pub(crate) struct Shared {
     /// Rate-limited audit lines (refused Sets, cut subscribers); the users file's limiter
     /// when there is one, so login failures and these share one budget.
     pub audit: Arc<Audit>,
+    /// RPCs and streams in progress per client.
+    pub clients: Arc<Clients>,
 }
 
 /// The gNMI service. Cheap to clone; all clones share one state.
@@ -89,6 +95,7 @@ impl GnmiService {
                 shutdown: rx,
                 hub: Arc::new(Hub::new(schema)),
                 audit,
+                clients: Arc::new(Clients::default()),
             }),
             shutdown: Arc::new(tx),
         }
@@ -97,8 +104,9 @@ impl GnmiService {
     /// The tonic server for this service (large messages allowed: a Set may carry a whole
     /// configuration).
     pub fn into_server(self) -> GNmiServer<GnmiService> {
+        let max_request = self.shared.options.limits.max_request_bytes;
         GNmiServer::new(self)
-            .max_decoding_message_size(256 << 20)
+            .max_decoding_message_size(max_request)
             .max_encoding_message_size(256 << 20)
     }
 
@@ -113,23 +121,51 @@ impl GnmiService {
 pub(crate) struct Caller {
     pub identity: Identity,
     pub peer: String,
+    /// The caller's place in its client's RPC (and stream) counts, for as long as it lives.
+    pub _ticket: Option<Ticket>,
 }
 
 impl GnmiService {
-    async fn caller<T>(&self, request: &Request<T>, span: &Span) -> Result<Caller, GnmiError> {
+    async fn caller<T>(
+        &self,
+        request: &Request<T>,
+        span: &Span,
+        kind: Kind,
+    ) -> Result<Caller, GnmiError> {
         let addr = request.remote_addr();
         let peer = addr.map(|a| a.to_string()).unwrap_or_else(|| "-".into());
         span.record("peer", peer.as_str());
+        // Counted before the password check, so a client's login flood is bounded too.
+        let ticket = match addr {
+            Some(a) => Some(self.shared.clients.enter(
+                a.ip(),
+                kind,
+                &self.shared.options.limits,
+            )?),
+            None => None,
+        };
         let identity = match &self.shared.options.users {
             Some(users) => auth::authenticate(users, request.metadata(), addr).await?,
             None => auth::anonymous(request.metadata()),
         };
         span.record("user", identity.user.as_str());
-        Ok(Caller { identity, peer })
+        Ok(Caller {
+            identity,
+            peer,
+            _ticket: ticket,
+        })
     }
 }
 
-fn rpc_span(method: &'static str) -> Span {
+/// The RPC's span; a child of the client's span when its metadata carries a W3C
+/// `traceparent` (and `tracestate`), so a client's trace continues through tetherd.
+fn rpc_span(method: &'static str, metadata: &tonic::metadata::MetadataMap) -> Span {
+    let span = rpc_span_named(method);
+    tether_telemetry::otel::set_parent_from(&span, |k| metadata.get(k)?.to_str().ok());
+    span
+}
+
+fn rpc_span_named(method: &'static str) -> Span {
     // One span name per RPC (span names are static), so a trace view reads `gnmi.Set`.
     macro_rules! span {
         ($name:literal) => {
@@ -186,9 +222,9 @@ impl GNmi for GnmiService {
         &self,
         request: Request<CapabilityRequest>,
     ) -> Result<Response<CapabilityResponse>, Status> {
-        let span = rpc_span("Capabilities");
+        let span = rpc_span("Capabilities", request.metadata());
         let r = async {
-            self.caller(&request, &span).await?;
+            let _caller = self.caller(&request, &span, Kind::Unary).await?;
             crate::extensions::examine(
                 crate::extensions::Rpc::Capabilities,
                 &request.get_ref().extension,
@@ -201,9 +237,9 @@ impl GNmi for GnmiService {
     }
 
     async fn get(&self, request: Request<GetRequest>) -> Result<Response<GetResponse>, Status> {
-        let span = rpc_span("Get");
+        let span = rpc_span("Get", request.metadata());
         let r = async {
-            self.caller(&request, &span).await?;
+            let _caller = self.caller(&request, &span, Kind::Unary).await?;
             crate::get::get(&self.shared, request.get_ref(), &span)
         }
         .instrument(span.clone())
@@ -212,10 +248,10 @@ impl GNmi for GnmiService {
     }
 
     async fn set(&self, request: Request<SetRequest>) -> Result<Response<SetResponse>, Status> {
-        let span = rpc_span("Set");
+        let span = rpc_span("Set", request.metadata());
         let mut who = None;
         let r = async {
-            let caller = self.caller(&request, &span).await?;
+            let caller = self.caller(&request, &span, Kind::Unary).await?;
             who = Some((caller.identity.user.clone(), caller.peer.clone()));
             auth::require_write(&caller.identity)?;
             crate::set::set(&self.shared, &caller, request.get_ref(), &span).await
@@ -238,8 +274,12 @@ impl GNmi for GnmiService {
         &self,
         request: Request<Streaming<SubscribeRequest>>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
-        let span = rpc_span("Subscribe");
-        let caller = match self.caller(&request, &span).instrument(span.clone()).await {
+        let span = rpc_span("Subscribe", request.metadata());
+        let caller = match self
+            .caller(&request, &span, Kind::Stream)
+            .instrument(span.clone())
+            .await
+        {
             Ok(c) => c,
             Err(e) => return finish(&span, "Subscribe", Err(e)),
         };

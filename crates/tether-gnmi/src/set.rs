@@ -25,6 +25,15 @@ pub(crate) async fn set(
     span: &Span,
 ) -> Result<SetResponse, GnmiError> {
     let extensions = extensions::examine(Rpc::Set, &request.extension)?;
+    crate::limits::check(
+        "deletes, replaces and updates in the SetRequest",
+        request.delete.len()
+            + request.replace.len()
+            + request.union_replace.len()
+            + request.update.len(),
+        shared.options.limits.max_updates_per_set,
+        "max-updates-per-set",
+    )?;
     let prefix = request.prefix.as_ref();
     let mut edits = Vec::new();
     let mut results = Vec::new();

@@ -73,6 +73,15 @@ impl LeafTypes {
         out
     }
 
+    /// Whether `value` is a value of the type of the leaf at `data_path`, as far as the base
+    /// type tells (`None` when only libyang can say: unions, identityrefs and the like).
+    pub(crate) fn fits(&mut self, data_path: &str, value: &str) -> Option<bool> {
+        match self.kind(data_path) {
+            Kind::Libyang => None,
+            k => Some(direct(k, value).is_some()),
+        }
+    }
+
     fn kind(&mut self, data_path: &str) -> Kind {
         let schema_path = tether_syntax::data_path::schema_path(data_path);
         if let Some(k) = self.kinds.get(&schema_path) {

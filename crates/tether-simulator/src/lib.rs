@@ -113,16 +113,22 @@ impl Simulator for SimulatorService {
         let bypass_only = request.get_ref().bypass_only;
         let sim = self.sim.clone();
         // Copies the whole table: off the async threads, it may hold many thousands of entries.
-        let (entries, now) = tokio::task::spawn_blocking(move || {
+        let (entries, usage, now) = tokio::task::spawn_blocking(move || {
             let entries = sim.connections(bypass_only);
+            let usage = sim.connection_usage();
             // Read after the table so that a concurrent clock step can only make idle times larger.
-            (entries, sim.now_ns())
+            (entries, usage, sim.now_ns())
         })
         .await
         .map_err(internal)?;
         let entries = entries.map_err(internal)?;
         let connections = entries.iter().map(|e| connection(e, now)).collect();
-        Ok(Response::new(sim::ListConnectionsResponse { connections }))
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        Ok(Response::new(sim::ListConnectionsResponse {
+            connections,
+            in_use: count(usage.0),
+            most_used: count(usage.1),
+        }))
     }
 
     async fn advance_clock(

@@ -211,10 +211,15 @@ async fn spans_of_one_set_arrive_as_one_trace() {
     );
 
     let endpoint = format!("http://{addr}");
-    let (layer, guard) =
-        tether_telemetry::otel::layer::<tracing_subscriber::Registry>(Some(&endpoint), SERVICE)
-            .unwrap()
-            .unwrap();
+    let (layer, guard) = tether_telemetry::otel::layer::<tracing_subscriber::Registry>(
+        Some(tether_telemetry::otel::Export {
+            endpoint: Some(endpoint.clone()),
+            protocol: tether_telemetry::otel::Protocol::Grpc,
+        }),
+        SERVICE,
+    )
+    .unwrap()
+    .unwrap();
     // Global, as in the daemon: the spans are made on several threads.
     tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer)).unwrap();
 

@@ -84,6 +84,27 @@ pub struct Flags {
     /// The longest such delay [default: 10000].
     #[arg(long, value_name = "MS")]
     pub auth_backoff_max_ms: Option<u64>,
+    /// Largest gRPC request message; a bigger one is answered RESOURCE_EXHAUSTED before it is decoded [default: 16777216 (16 MiB)].
+    #[arg(long, value_name = "BYTES")]
+    pub max_request_bytes: Option<usize>,
+    /// Deletes, replaces and updates in one gNMI SetRequest [default: 10000].
+    #[arg(long, value_name = "N")]
+    pub max_updates_per_set: Option<usize>,
+    /// Paths in one gNMI GetRequest [default: 1000].
+    #[arg(long, value_name = "N")]
+    pub max_paths_per_get: Option<usize>,
+    /// Subscriptions in one gNMI SubscriptionList [default: 1000].
+    #[arg(long, value_name = "N")]
+    pub max_subscriptions_per_stream: Option<usize>,
+    /// Subscribe streams one client (peer address) may have open [default: 1024].
+    #[arg(long, value_name = "N")]
+    pub max_streams_per_client: Option<usize>,
+    /// gNMI RPCs, streams included, one client (peer address) may have in progress [default: 2048].
+    #[arg(long, value_name = "N")]
+    pub max_rpcs_per_client: Option<usize>,
+    /// Largest notification in a Get, ONCE or POLL response; bigger ones are split [default: 4128768 (4 MiB - 64 KiB)].
+    #[arg(long, value_name = "BYTES")]
+    pub max_notification_bytes: Option<usize>,
     /// Dataplane [default: sim].
     #[arg(long, value_enum, global = true)]
     pub dataplane: Option<DataplaneKind>,
@@ -104,7 +125,7 @@ pub struct Flags {
     /// (logged). Without --users only loopback peers are let in.
     #[arg(long, value_name = "ADDR:PORT")]
     pub netconf_listen: Option<SocketAddr>,
-    /// Concurrent NETCONF sessions; more are refused [default: 256].
+    /// Concurrent NETCONF sessions; more are refused [default: 1024].
     #[arg(long, value_name = "N")]
     pub netconf_max_sessions: Option<usize>,
     /// Largest NETCONF message in bytes; a bigger one closes its session [default: 16 MiB].
@@ -147,6 +168,13 @@ struct FileSettings {
     tls_key: Option<PathBuf>,
     tls_ca: Option<PathBuf>,
     users: Option<PathBuf>,
+    max_request_bytes: Option<usize>,
+    max_updates_per_set: Option<usize>,
+    max_paths_per_get: Option<usize>,
+    max_subscriptions_per_stream: Option<usize>,
+    max_streams_per_client: Option<usize>,
+    max_rpcs_per_client: Option<usize>,
+    max_notification_bytes: Option<usize>,
     auth_workers: Option<usize>,
     auth_queue: Option<usize>,
     auth_backoff_base_ms: Option<u64>,
@@ -184,6 +212,7 @@ pub struct Settings {
     pub transport: Transport,
     pub users: Option<PathBuf>,
     pub auth: tether_gnmi::AuthOptions,
+    pub limits: tether_gnmi::Limits,
     pub dataplane: DataplaneKind,
     pub sim_clock: SimClock,
     pub otlp_endpoint: Option<String>,
@@ -248,6 +277,39 @@ impl Settings {
             listen,
             transport,
             users: flags.users.or(file.users),
+            limits: {
+                let d = tether_gnmi::Limits::default();
+                tether_gnmi::Limits {
+                    max_request_bytes: flags
+                        .max_request_bytes
+                        .or(file.max_request_bytes)
+                        .unwrap_or(d.max_request_bytes),
+                    max_updates_per_set: flags
+                        .max_updates_per_set
+                        .or(file.max_updates_per_set)
+                        .unwrap_or(d.max_updates_per_set),
+                    max_paths_per_get: flags
+                        .max_paths_per_get
+                        .or(file.max_paths_per_get)
+                        .unwrap_or(d.max_paths_per_get),
+                    max_subscriptions_per_stream: flags
+                        .max_subscriptions_per_stream
+                        .or(file.max_subscriptions_per_stream)
+                        .unwrap_or(d.max_subscriptions_per_stream),
+                    max_streams_per_client: flags
+                        .max_streams_per_client
+                        .or(file.max_streams_per_client)
+                        .unwrap_or(d.max_streams_per_client),
+                    max_rpcs_per_client: flags
+                        .max_rpcs_per_client
+                        .or(file.max_rpcs_per_client)
+                        .unwrap_or(d.max_rpcs_per_client),
+                    max_notification_bytes: flags
+                        .max_notification_bytes
+                        .or(file.max_notification_bytes)
+                        .unwrap_or(d.max_notification_bytes),
+                }
+            },
             auth: {
                 let d = tether_gnmi::AuthOptions::default();
                 let ms = std::time::Duration::from_millis;

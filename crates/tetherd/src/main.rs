@@ -9,6 +9,7 @@ mod notify;
 mod serve;
 mod signals;
 mod tls;
+mod wire_status;
 
 use clap::{CommandFactory, Parser};
 
@@ -49,7 +50,10 @@ fn main() -> std::process::ExitCode {
     };
     let otel_guard = {
         let _rt = runtime.enter();
-        match logging::init(settings.log_format, settings.otlp_endpoint.as_deref()) {
+        let export = tether_telemetry::otel::resolve(settings.otlp_endpoint.as_deref(), |k| {
+            std::env::var(k).ok()
+        });
+        match export.and_then(|e| logging::init(settings.log_format, e)) {
             Ok(g) => g,
             Err(e) => {
                 eprintln!("tetherd: {e}");
@@ -57,8 +61,8 @@ fn main() -> std::process::ExitCode {
             }
         }
     };
-    if let Some(url) = &settings.otlp_endpoint {
-        tracing::info!(endpoint = %url, "exporting traces over OTLP/gRPC");
+    if let Some(g) = &otel_guard {
+        tracing::info!("exporting traces over {}", g.export());
     }
     let result = runtime.block_on(serve::run(settings));
     if let Some(g) = otel_guard {

@@ -123,6 +123,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             users: users.clone(),
             subscriber_queue: settings.subscriber_queue,
             locks: locks.clone(),
+            limits: settings.limits,
         },
     );
     // tether.sim.v1.Simulator: packets and the clock of the in-process dataplane (absent with
@@ -179,6 +180,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let mut signals = Signals::install();
     let router = Server::builder()
+        .layer(crate::wire_status::WireStatusLayer)
         .layer(guard)
         .add_service(gnmi.clone().into_server())
         .add_service(tether_admin::service(store.clone() as Arc<dyn Store>))

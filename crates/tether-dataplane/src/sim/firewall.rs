@@ -185,6 +185,7 @@ impl SimState {
                 class,
             },
         );
+        self.most_used = self.most_used.max(self.connections.len());
         if let Some(reason) = closed {
             self.close(key, reason, now);
         }

@@ -57,6 +57,8 @@ struct SimState {
     next_ifindex: u32,
     program: CompiledProgram,
     connections: FastMap<FlowKey, Connection>,
+    /// The most entries `connections` has held at once (the ASA's `most used`).
+    most_used: usize,
     next_connection_id: u64,
     flushed_total: u64,
     events: broadcast::Sender<DataplaneEvent>,
@@ -102,6 +104,15 @@ impl SimDataplane {
         Self::with_clock(SimClock::new(mode, crate::clock::wall_clock_ns()))
     }
 
+    /// The connection table's usage, as the ASA's `show conn` heads it: entries in use now
+    /// (what has timed out removed first, as every read does) and the most there have been at
+    /// once since this simulator started.
+    pub fn connection_usage(&self) -> (usize, usize) {
+        let mut state = self.lock();
+        state.expire_if_running();
+        (state.connections.len(), state.most_used)
+    }
+
     /// How the clock moves between steps.
     pub fn clock_mode(&self) -> ClockMode {
         self.lock().clock.mode()
@@ -116,6 +127,7 @@ impl SimDataplane {
             next_ifindex: 1,
             program: CompiledProgram::default(),
             connections: FastMap::default(),
+            most_used: 0,
             next_connection_id: 1,
             flushed_total: 0,
             events: events.clone(),

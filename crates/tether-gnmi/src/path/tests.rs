@@ -44,11 +44,42 @@ fn three_spellings_of_one_path() {
         ("", &qualified),
         ("", &bare),
         ("tether-link-state", &bare),
-        ("openconfig", &bare),
+        ("tether-link-state", &qualified),
     ] {
         let r = resolve(schema(), None, Some(&p(origin, elems))).unwrap();
         assert_eq!(r.data_path().unwrap(), GROUP, "origin {origin:?}");
     }
+}
+
+#[test]
+fn origins_other_than_none_or_a_module_are_refused_by_name() {
+    let bare: Elems<'_> = &[("link-state", &[])];
+    let qualified: Elems<'_> = &[("tether-link-state:link-state", &[])];
+    for origin in ["openconfig", "cli", "rfc7951", "tether-link-state2", "x"] {
+        let r = resolve(schema(), None, Some(&p(origin, bare)));
+        assert!(
+            matches!(&r, Err(PathError::Malformed(m)) if m.contains(&format!("origin \"{origin}\""))),
+            "{origin}: {r:?}"
+        );
+    }
+    // A module-qualified first element must agree with the origin.
+    let r = resolve(schema(), None, Some(&p("tether-interfaces", qualified)));
+    assert!(matches!(r, Err(PathError::Malformed(_))), "{r:?}");
+    // Origin in both prefix and path (section 2.7), even the same one.
+    let prefix = p("tether-link-state", &[("link-state", &[])]);
+    let path = p("tether-link-state", &[("groups", &[])]);
+    let r = resolve(schema(), Some(&prefix), Some(&path));
+    assert!(
+        matches!(&r, Err(PathError::Malformed(m)) if m.contains("both the prefix")),
+        "{r:?}"
+    );
+    // In one of them it is fine.
+    let path = p("", &[("groups", &[])]);
+    assert!(resolve(schema(), Some(&prefix), Some(&path)).is_ok());
+    // An origin names a schema: it cannot be very long in a message.
+    let long = "o".repeat(5000);
+    let r = resolve(schema(), None, Some(&p(&long, bare)));
+    assert!(r.unwrap_err().message().len() < 1024);
 }
 
 #[test]
@@ -70,6 +101,12 @@ fn prefix_and_path_join_and_target_is_kept() {
 
 #[test]
 fn keys_are_quoted_and_ordered() {
+    // No key of Tether's schema may hold a quote, so the quoting is checked on its own...
+    assert_eq!(
+        predicates(&[("name".into(), Some("it's".into())), ("k".into(), None)]),
+        "[name=\"it's\"][k='*']"
+    );
+    // ...and such a value in a path is an invalid key value.
     let r = resolve(
         schema(),
         None,
@@ -81,11 +118,10 @@ fn keys_are_quoted_and_ordered() {
                 ("access-list", &[("name", "it's")]),
             ],
         )),
-    )
-    .unwrap();
-    assert_eq!(
-        r.data_path().unwrap(),
-        "/tether-conntrack-bypass:bypass/access-lists/access-list[name=\"it's\"]"
+    );
+    assert!(
+        matches!(&r, Err(PathError::Malformed(m)) if m.contains("invalid key value")),
+        "{r:?}"
     );
     let both = resolve(
         schema(),
@@ -173,6 +209,69 @@ fn wildcards() {
 
     let all = resolve(schema(), None, Some(&p("", &[("...", &[])]))).unwrap();
     assert!(all.is_root());
+}
+
+#[test]
+fn a_list_without_keys_names_every_entry() {
+    let oper = resolve(
+        schema(),
+        None,
+        Some(&p(
+            "",
+            &[
+                ("interfaces", &[]),
+                ("interface", &[]),
+                ("state", &[]),
+                ("oper-status", &[]),
+            ],
+        )),
+    )
+    .unwrap();
+    assert!(oper.has_wildcards());
+    // State is looked up beneath the part before the list, as for `interface[name=*]`.
+    assert_eq!(oper.concrete_prefix(), "/tether-interfaces:interfaces");
+    assert!(oper.covers("/tether-interfaces:interfaces/interface[name='Po11']/state/oper-status"));
+    assert!(!oper.covers("/tether-interfaces:interfaces/interface[name='Po11']/state/carrier"));
+    // Set may name a whole list, but not reach through one without saying which entry.
+    assert!(oper.data_path().is_err());
+    let list = resolve(
+        schema(),
+        None,
+        Some(&p("", &[("interfaces", &[]), ("interface", &[])])),
+    )
+    .unwrap();
+    assert_eq!(
+        list.data_path().unwrap(),
+        "/tether-interfaces:interfaces/interface"
+    );
+}
+
+/// A path as gnmic writes it.
+fn text(t: &str) -> Path {
+    Path::from(tether_syntax::text_path::parse(t).unwrap())
+}
+
+#[test]
+fn key_values_are_of_the_key_type_below_wildcards_too() {
+    let entry = |acl: &str, seq: &str| {
+        let t =
+            format!("/bypass/access-lists/access-list[name={acl}]/entries/entry[sequence={seq}]");
+        resolve(schema(), None, Some(&text(&t)))
+    };
+    assert!(entry("A", "10").is_ok());
+    assert!(entry("*", "10").is_ok());
+    for (acl, seq) in [
+        ("A", "ten"),
+        ("*", "ten"),
+        ("*", "-1"),
+        ("A", "99999999999"),
+    ] {
+        let r = entry(acl, seq);
+        assert!(
+            matches!(&r, Err(PathError::Malformed(m)) if m.contains(seq)),
+            "{acl} {seq}: {r:?}"
+        );
+    }
 }
 
 #[test]

@@ -14,7 +14,7 @@ use super::{MIN_SAMPLE_INTERVAL, Sub, Subscription, Trigger};
 use crate::encoding::WireEncoding;
 use crate::error::GnmiError;
 use crate::get::models;
-use crate::path::{self, PathError};
+use crate::path;
 use crate::service::Shared;
 
 impl Subscription {
@@ -26,12 +26,15 @@ impl Subscription {
         let mode = subscription_list::Mode::try_from(list.mode)
             .map_err(|_| GnmiError::invalid(format!("unknown subscription mode {}", list.mode)))?;
         let encoding = WireEncoding::from_request(list.encoding)?;
+        crate::limits::check(
+            "subscriptions in the SubscriptionList",
+            list.subscription.len(),
+            shared.options.limits.max_subscriptions_per_stream,
+            "max-subscriptions-per-stream",
+        )?;
         let models = models(&shared, &list.use_models)?;
-        let resolve = |p| match path::resolve(shared.schema, list.prefix.as_ref(), p) {
-            Ok(r) => Ok(r),
-            Err(PathError::NotInSchema(m)) => Err(GnmiError::NotFound(m)),
-            Err(e) => Err(GnmiError::from(e)),
-        };
+        let resolve =
+            |p| path::resolve(shared.schema, list.prefix.as_ref(), p).map_err(GnmiError::from);
         let now = Instant::now();
         let mut subs = Vec::new();
         let mut target = list
@@ -73,6 +76,17 @@ impl Subscription {
                     v => Ok(Some(Duration::from_nanos(v))),
                 }
             };
+            // TARGET_DEFINED means the target picks the interval (spec 3.5.1.5.2): a client
+            // that names one asked for something else, so say so instead of ignoring it.
+            if trigger == Trigger::TargetDefined
+                && mode == subscription_list::Mode::Stream
+                && s.sample_interval != 0
+            {
+                return Err(GnmiError::invalid(format!(
+                    "{path}: a TARGET_DEFINED subscription takes no sample_interval (the target \
+                     chooses it); use SAMPLE to choose one"
+                )));
+            }
             let sample = ns(s.sample_interval, "sample_interval")?;
             let heartbeat = ns(s.heartbeat_interval, "heartbeat_interval")?;
             let period = match trigger {

@@ -113,6 +113,13 @@ pub(crate) async fn start(
                 "the stream closed before a subscription list was sent",
             ));
         }
+        Err(s) if s.code() == tonic::Code::OutOfRange => {
+            return Err(GnmiError::ResourceExhausted(format!(
+                "the subscription list is over the request size limit (tetherd \
+                 --max-request-bytes): {}",
+                s.message()
+            )));
+        }
         Err(s) => {
             return Err(GnmiError::invalid(format!(
                 "reading the subscription list: {}",
@@ -143,6 +150,9 @@ pub(crate) async fn start(
     let task_span = span.clone();
     tokio::spawn(
         async move {
+            // The whole caller lives in the task: its ticket counts this stream against its
+            // client until the stream ends.
+            let caller = caller;
             let audit = subscription.shared.audit.clone();
             let outcome = subscription.run(outbox, inbound).await;
             if outcome == SLOW_CUT {

@@ -112,6 +112,11 @@ impl Outbox {
     /// only the first call counts.
     pub(super) fn fail(&mut self, status: Status) {
         if let Some(end) = self.end.take() {
+            // The same cap as unary errors: a status never echoes a whole input.
+            let status = Status::new(
+                status.code(),
+                crate::limits::cap_message(status.message().to_string()),
+            );
             let _ = end.send(status);
         }
     }

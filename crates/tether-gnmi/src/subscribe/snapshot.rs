@@ -35,7 +35,10 @@ impl Subscription {
         for s in &self.subs {
             let leaves = self.leaves(&s.path)?;
             if !leaves.is_empty() {
-                out.push(self.notification(now_ns(), leaves, Vec::new()));
+                out.extend(crate::limits::split_response(
+                    self.notification(now_ns(), leaves, Vec::new()),
+                    self.shared.options.limits.max_notification_bytes,
+                ));
             }
         }
         Ok(out)

@@ -73,13 +73,13 @@ pub(super) async fn show_conn_bypass(cx: &Ctx) -> Result<u8> {
         .await;
     match listed {
         Ok(r) => {
-            let connections: Vec<_> = r
-                .into_inner()
-                .connections
-                .into_iter()
-                .filter(|c| c.bypass)
-                .collect();
-            out!("{}", conn::render_connections(&connections));
+            let r = r.into_inner();
+            let usage = conn::Usage {
+                in_use: r.in_use,
+                most_used: r.most_used,
+            };
+            let connections: Vec<_> = r.connections.into_iter().filter(|c| c.bypass).collect();
+            out!("{}", conn::render_connections(usage, &connections));
             Ok(0)
         }
         Err(s) if matches!(s.code(), Code::Unimplemented | Code::NotFound) => {

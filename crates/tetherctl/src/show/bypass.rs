@@ -341,7 +341,12 @@ fn render_policy(out: &mut String, view: &BypassView, p: &Policy) {
     }
 }
 
-/// `show access-list` style: one line per entry, remarks on their own line before it.
+/// `show access-list` as the ASA prints it: a header with the number of entries (ACEs,
+/// remarks not counted), then every element numbered by its position as the ASA numbers
+/// them — a remark is an element of its own, so it takes a line number and the ACE after it
+/// the next one (`line 1 remark …`, `line 2 extended …`). The YANG sequence numbers only
+/// order the entries: the ASA has none (IOS's `show ip access-lists` prints those instead).
+/// Left out: the ASA's `name hash` and per-ACE hashes, which are its internal values.
 pub fn render_access_lists(acls: &[AccessList]) -> String {
     let mut out = String::new();
     for a in acls {
@@ -350,17 +355,16 @@ pub fn render_access_lists(acls: &[AccessList]) -> String {
             a.name,
             a.entries.len()
         ));
+        let mut line = 0;
         for e in &a.entries {
             if let Some(r) = &e.remark {
-                out.push_str(&format!(
-                    "access-list {} line {} remark {r}\n",
-                    a.name, e.sequence
-                ));
+                line += 1;
+                out.push_str(&format!("access-list {} line {line} remark {r}\n", a.name));
             }
+            line += 1;
             out.push_str(&format!(
-                "access-list {} line {} extended {}",
+                "access-list {} line {line} extended {}",
                 a.name,
-                e.sequence,
                 ace_text(e)
             ));
             if let Some(m) = e.matches {
@@ -498,12 +502,45 @@ Policy-maps not applied by any service-policy:
   Service-policy: Spare
 
 access-list StatelessTraffic; 2 elements
-access-list StatelessTraffic line 10 remark Outbound Traffic
-access-list StatelessTraffic line 10 extended permit tcp 198.18.1.0 255.255.255.0 198.19.1.0 255.255.255.0 (hitcnt=7)
-access-list StatelessTraffic line 20 remark Inbound Traffic
-access-list StatelessTraffic line 20 extended permit tcp 198.19.1.0 255.255.255.0 198.18.1.0 255.255.255.0 (hitcnt=5)
+access-list StatelessTraffic line 1 remark Outbound Traffic
+access-list StatelessTraffic line 2 extended permit tcp 198.18.1.0 255.255.255.0 198.19.1.0 255.255.255.0 (hitcnt=7)
+access-list StatelessTraffic line 3 remark Inbound Traffic
+access-list StatelessTraffic line 4 extended permit tcp 198.19.1.0 255.255.255.0 198.18.1.0 255.255.255.0 (hitcnt=5)
 ";
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn access_list_lines_number_remarks_and_entries_as_the_asa_does() {
+        let ace = |sequence: u64, remark: Option<&str>| AccessListEntry {
+            sequence,
+            action: "permit".into(),
+            protocol: "tcp".into(),
+            source: Some("198.18.0.0/15".into()),
+            destination: None,
+            source_port: None,
+            destination_port: Some("443".into()),
+            remark: remark.map(str::to_string),
+            matches: None,
+        };
+        let acl = AccessList {
+            name: "Web".into(),
+            // Sequence numbers 5, 10, 40: the ASA's line numbers count elements instead.
+            entries: vec![
+                ace(5, Some("web in")),
+                ace(10, None),
+                ace(40, Some("web out")),
+            ],
+        };
+        assert_eq!(
+            render_access_lists(&[acl]),
+            "access-list Web; 3 elements\n\
+             access-list Web line 1 remark web in\n\
+             access-list Web line 2 extended permit tcp 198.18.0.0 255.254.0.0 any eq 443\n\
+             access-list Web line 3 extended permit tcp 198.18.0.0 255.254.0.0 any eq 443\n\
+             access-list Web line 4 remark web out\n\
+             access-list Web line 5 extended permit tcp 198.18.0.0 255.254.0.0 any eq 443\n"
+        );
     }
 
     #[test]

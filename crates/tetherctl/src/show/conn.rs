@@ -1,10 +1,17 @@
 //! `show conn bypass`: the connection table's TCP state bypass entries (the ASA's `b` flag),
-//! one line each in the style of the ASA's `show conn`:
+//! in the layout of the ASA's `show conn`: first the whole table's usage — how many entries
+//! are in use and the most there have been at once since the daemon started — then one line
+//! per listed entry:
 //!
 //! ```text
-//! 2 in use (bypass connections)
-//! TCP Inside 198.18.1.10:51000 -> 198.19.1.20:443, idle 0:00:12, timeout 0:15:00, bytes 1234, flags b, policy Inside-policy class tcp_bypass
+//! 3 in use, 5 most used
+//! TCP Inside 198.18.1.10:51000 198.19.1.20:443, idle 0:00:12, bytes 1234, flags b
 //! ```
+//!
+//! Where it differs from the ASA, and why: the ASA names an interface before both ends
+//! (`TCP outside A inside B`); Tether's table knows only the interface the initiator's first
+//! packet came in on, so the responder has none, and the initiator comes first. IPv6 ends are
+//! bracketed (`[2001:db8::1]:5000`) so the port cannot be read as part of the address.
 
 use tether_proto::sim::Connection;
 
@@ -33,8 +40,17 @@ fn endpoint(address: &str, port: u32) -> String {
     }
 }
 
-/// One line per connection, oldest first; a header with the count.
-pub fn render_connections(connections: &[Connection]) -> String {
+/// The connection table's usage, the ASA's `N in use, M most used`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    /// Entries in the table now (all of them, not only those listed).
+    pub in_use: u64,
+    /// The most entries the table has held at once since the daemon started.
+    pub most_used: u64,
+}
+
+/// The usage line, then one line per connection, oldest first.
+pub fn render_connections(usage: Usage, connections: &[Connection]) -> String {
     let mut conns: Vec<&Connection> = connections.iter().collect();
     conns.sort_by(|a, b| {
         a.created_ns
@@ -42,10 +58,10 @@ pub fn render_connections(connections: &[Connection]) -> String {
             .then_with(|| a.source_address.cmp(&b.source_address))
             .then_with(|| a.source_port.cmp(&b.source_port))
     });
-    let mut out = format!("{} in use (bypass connections)\n", conns.len());
+    let mut out = format!("{} in use, {} most used\n", usage.in_use, usage.most_used);
     for c in conns {
         out.push_str(&format!(
-            "{} {} {} -> {}, idle {}, timeout {}, bytes {}, flags {}",
+            "{} {} {} {}, idle {}, bytes {}, flags {}\n",
             protocol(c.protocol),
             if c.ingress_interface.is_empty() {
                 "-"
@@ -55,14 +71,9 @@ pub fn render_connections(connections: &[Connection]) -> String {
             endpoint(&c.source_address, c.source_port),
             endpoint(&c.destination_address, c.destination_port),
             hms(c.idle_ns / NS_PER_S),
-            hms(c.timeout_ns / NS_PER_S),
             c.bytes,
             if c.bypass { "b" } else { "-" },
         ));
-        if !c.policy.is_empty() {
-            out.push_str(&format!(", policy {} class {}", c.policy, c.class));
-        }
-        out.push('\n');
     }
     out
 }
@@ -118,29 +129,40 @@ mod tests {
         }
     }
 
+    const USAGE: Usage = Usage {
+        in_use: 3,
+        most_used: 5,
+    };
+
     #[test]
     fn lists_connections_like_asa_show_conn() {
-        let text = render_connections(&[
-            conn("198.18.1.11", 51001, 75, 2),
-            conn("198.18.1.10", 51000, 12, 1),
-        ]);
+        let text = render_connections(
+            USAGE,
+            &[
+                conn("198.18.1.11", 51001, 75, 2),
+                conn("198.18.1.10", 51000, 12, 1),
+            ],
+        );
         assert_eq!(
             text,
-            "2 in use (bypass connections)\n\
-             TCP MPLS 198.18.1.10:51000 -> 198.19.1.20:443, idle 0:00:12, timeout 0:15:00, bytes 1234, flags b, policy MPLS-policy class tcp_bypass\n\
-             TCP MPLS 198.18.1.11:51001 -> 198.19.1.20:443, idle 0:01:15, timeout 0:15:00, bytes 1234, flags b, policy MPLS-policy class tcp_bypass\n"
+            "3 in use, 5 most used\n\
+             TCP MPLS 198.18.1.10:51000 198.19.1.20:443, idle 0:00:12, bytes 1234, flags b\n\
+             TCP MPLS 198.18.1.11:51001 198.19.1.20:443, idle 0:01:15, bytes 1234, flags b\n"
         );
-        assert_eq!(render_connections(&[]), "0 in use (bypass connections)\n");
+        let empty = Usage {
+            in_use: 0,
+            most_used: 7,
+        };
+        assert_eq!(render_connections(empty, &[]), "0 in use, 7 most used\n");
     }
 
     #[test]
     fn ipv6_endpoints_are_bracketed() {
         let mut c = conn("2001:db8::1", 5000, 0, 0);
         c.destination_address = "2001:db8::2".into();
-        c.policy.clear();
         assert!(
-            render_connections(&[c])
-                .contains("[2001:db8::1]:5000 -> [2001:db8::2]:443, idle 0:00:00")
+            render_connections(USAGE, &[c])
+                .contains("TCP MPLS [2001:db8::1]:5000 [2001:db8::2]:443, idle 0:00:00")
         );
     }
 

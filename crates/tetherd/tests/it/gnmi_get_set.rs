@@ -202,9 +202,9 @@ async fn bad_input_is_invalid_argument_and_changes_nothing() {
         "/bypass/access-lists/access-list[name=StatelessTraffic]/entries/entry[sequence=10]/config";
     let cases: Vec<(&str, tether_proto::gnmi::Update, &str)> = vec![
         (
-            "unknown module",
-            update("/nosuch:thing", json!(1)),
-            "nosuch",
+            "unknown node",
+            update("/link-state/thing", json!(1)),
+            "thing",
         ),
         (
             "unknown leaf",
@@ -308,6 +308,12 @@ async fn bad_input_is_invalid_argument_and_changes_nothing() {
         })
         .await;
     assert_eq!(r.unwrap_err().code(), Code::InvalidArgument);
+    // A module this target does not serve is UNIMPLEMENTED, and changes nothing either.
+    let e = set_update(&mut c, "/nosuch:thing", json!(1))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unimplemented, "{e:?}");
+    assert!(e.message().contains("nosuch"), "{}", e.message());
     assert_eq!(whole_config(&mut c).await, before, "datastore unchanged");
 }
 
@@ -368,7 +374,7 @@ async fn wildcards_and_not_found() {
             .await
             .unwrap_err()
             .code(),
-        Code::NotFound
+        Code::InvalidArgument
     );
     // Unsupported encodings.
     let e = c

@@ -226,6 +226,24 @@ fn asymmetric_return_path_is_bypassed_but_still_checked_by_the_acl() {
 // ===== connection lifecycle =====
 
 #[test]
+fn usage_counts_every_entry_and_keeps_the_most_at_once() {
+    let s = sim(&["Inside", "MPLS"]);
+    s.install_bypass(&reference_program()).unwrap();
+    assert_eq!(s.connection_usage(), (0, 0));
+    let a = tcp("MPLS", "198.19.0.10", "198.18.0.20", TcpFlags::ACK);
+    let b = tcp("MPLS", "198.19.0.11", "198.18.0.20", TcpFlags::ACK);
+    s.inject(&a);
+    s.inject(&b);
+    assert_eq!(s.connection_usage(), (2, 2));
+    // Both expire at the class's idle timeout: none in use, the peak stays.
+    s.advance(std::time::Duration::from_secs(24 * 3600));
+    assert_eq!(s.connections(false).unwrap().len(), 0);
+    assert_eq!(s.connection_usage(), (0, 2));
+    s.inject(&a);
+    assert_eq!(s.connection_usage(), (1, 2));
+}
+
+#[test]
 fn counters_count_hits_matches_and_interface_traffic() {
     let s = sim(&["Inside", "MPLS"]);
     s.install_bypass(&reference_program()).unwrap();
