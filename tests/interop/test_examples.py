@@ -37,3 +37,33 @@ def test_push_link_state_refused_input_exits_non_zero(tetherd):
     )
     assert r.returncode != 0
     assert "INVALID_ARGUMENT" in r.stderr or "invalid" in r.stderr.lower(), r.stderr[-2000:]
+
+
+def test_netconf_confirmed_push_confirms_or_reverts(tetherd):
+    import time
+
+    from test_netconf import connect, netconf_port
+
+    script = REPO / "docs" / "examples" / "netconf_confirmed_push.py"
+    base = [sys.executable, str(script), "--port", str(netconf_port(tetherd)), "--group", "7"]
+    r = subprocess.run([*base, "--description", "edge uplinks"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "group 7: committed and confirmed", r.stdout + r.stderr
+
+    r = subprocess.run([*base, "--description", "trial", "--no-confirm", "--confirm-timeout", "1"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "unconfirmed: reverts in 1 s" in r.stdout, r.stdout + r.stderr
+
+    def description() -> str:
+        with connect(tetherd) as m:
+            xml = m.get_config(source="running").data_xml
+        return xml.split("<description>", 1)[1].split("</description>", 1)[0]
+
+    assert description() == "trial", "the unconfirmed change is in running until it reverts"
+    deadline = time.monotonic() + 15
+    while description() != "edge uplinks":
+        assert time.monotonic() < deadline, "the unconfirmed commit never reverted"
+        time.sleep(0.2)
+
+    r = subprocess.run([*base, "--description", "x" * 300], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "refused:" in r.stderr, r.stdout + r.stderr
+    assert description() == "edge uplinks", "a refused push changes nothing"
