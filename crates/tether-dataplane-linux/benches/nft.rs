@@ -1,10 +1,11 @@
 //! Linux dataplane benchmark (needs root, nft, conntrack, iproute2; skips otherwise):
-//! - nft program load with 10 / 1,000 / 10,000 access-list entries (first install and rebuild);
-//! - adding one entry to 10,000 (in place);
+//! - nft program load with 10 / 1,000 / 10,000 / 100,000 access-list entries (first install and
+//!   rebuild);
+//! - adding and deleting one entry at 10,000: the whole program diffed, and the worker's delta;
 //! - carrier loss → event latency, one link, and 10 links dropping together (with the 10 ms poll,
 //!   and once without it to show the kernel's notification path).
 //!
-//! `cargo bench -p tether-dataplane-linux --bench nft`
+//! `cargo bench -p tether-dataplane-linux --bench nft` (`TETHER_BENCH_ONLY=load`: the nft part only)
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -24,11 +25,12 @@ fn program(n: usize) -> BypassProgram {
             sequence: u32::try_from(i + 1).unwrap_or(u32::MAX) * 10,
             action: AclAction::Permit,
             protocol: Some(IPPROTO_TCP),
+            // Distinct hosts of 198.18.0.0/15 (131,072 of them).
             source: IpPrefix::host(std::net::IpAddr::from([
                 198,
-                18,
-                (i / 256) as u8,
-                (i % 256) as u8,
+                18 + ((i >> 16) & 1) as u8,
+                ((i >> 8) & 0xff) as u8,
+                (i & 0xff) as u8,
             ])),
             destination: "198.19.0.0/24".parse().expect("prefix"),
             source_ports: PortRange::ANY,
@@ -73,7 +75,7 @@ fn ms(d: Duration) -> String {
 }
 
 fn bench_load() {
-    for n in [10, 1_000, 10_000] {
+    for n in [10, 1_000, 10_000, 100_000] {
         let p = program(n);
         let t = Instant::now();
         let r = tether_dataplane_linux::render::render(&p, Default::default());
@@ -83,7 +85,7 @@ fn bench_load() {
             r.sets.len()
         );
     }
-    for n in [10, 1_000, 10_000] {
+    for n in [10, 1_000, 10_000, 100_000] {
         let ns = Netns::new();
         let dp = dataplane(&ns, None);
         let p = program(n);
@@ -116,7 +118,38 @@ fn bench_load() {
                 assert_eq!(dp.last_apply(), Some(ApplyKind::Elements));
             }
             println!(
-                "+1 entry to {n} (in place, 10 runs): p50 {}, max {}; -1 entry: p50 {}, max {}",
+                "+1 entry to {n} (whole program diffed, 10 runs): p50 {}, max {}; -1 entry: p50 {}, max {}",
+                ms(pct(&mut adds, 0.5)),
+                ms(pct(&mut adds, 1.0)),
+                ms(pct(&mut dels, 0.5)),
+                ms(pct(&mut dels, 1.0))
+            );
+            // The same through the worker's path: the commit's delta, one entry re-rendered.
+            let (mut adds, mut dels) = (Vec::new(), Vec::new());
+            let delta = |k: usize| tether_dataplane::ProgramDelta {
+                entries: [(
+                    "Bench".to_string(),
+                    u32::try_from(n + k).unwrap_or(u32::MAX) * 10,
+                )]
+                .into(),
+                ..Default::default()
+            };
+            for k in 1..=20 {
+                let t = Instant::now();
+                dp.update_bypass(&program(n + k), &delta(k))
+                    .expect("update");
+                adds.push(t.elapsed());
+                assert_eq!(dp.last_apply(), Some(ApplyKind::Elements));
+            }
+            for k in (0..20).rev() {
+                let t = Instant::now();
+                dp.update_bypass(&program(n + k), &delta(k + 1))
+                    .expect("update");
+                dels.push(t.elapsed());
+                assert_eq!(dp.last_apply(), Some(ApplyKind::Elements));
+            }
+            println!(
+                "+1 entry to {n} (delta, 20 runs): p50 {}, max {}; -1 entry: p50 {}, max {}",
                 ms(pct(&mut adds, 0.5)),
                 ms(pct(&mut adds, 1.0)),
                 ms(pct(&mut dels, 0.5)),
@@ -195,6 +228,9 @@ fn main() {
         return;
     }
     bench_load();
+    if std::env::var("TETHER_BENCH_ONLY").is_ok_and(|v| v == "load") {
+        return;
+    }
     bench_carrier(1, 30, Some(Duration::from_millis(10)));
     bench_carrier(10, 20, Some(Duration::from_millis(10)));
     bench_carrier(10, 3, None);

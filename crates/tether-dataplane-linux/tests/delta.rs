@@ -1,6 +1,7 @@
 //! Root-only: the delta path (`update_bypass`) under 1,000 single-entry changes keeps a live
 //! bypass TCP connection, its conntrack entry and its idle timeout (never reset), and applies
-//! every change as set elements only.
+//! every change as set elements only. The entry is read twice: through the dataplane, and
+//! with `conntrack -L` itself (same conntrack id, mark kept, timeout only counting down).
 
 mod common;
 
@@ -55,6 +56,30 @@ fn program(extra: &[u32]) -> BypassProgram {
     p
 }
 
+/// `conntrack -L -o id` in the firewall namespace, the connection to `port`: (id, timeout
+/// seconds, mark) of each entry.
+fn conntrack_l(t: &Topo, port: u16) -> Vec<(String, u64, String)> {
+    let mut out: Vec<(String, u64, String)> = Vec::new();
+    let text = t.fw.run(&format!(
+        "conntrack -L -p tcp --dport {port} -o id 2>/dev/null"
+    ));
+    text.lines()
+        .filter_map(|l| {
+            let tokens: Vec<&str> = l.split_whitespace().collect();
+            let timeout = tokens.get(2)?.parse().ok()?;
+            let field = |k: &str| {
+                tokens
+                    .iter()
+                    .find_map(|t| t.strip_prefix(k))
+                    .map(str::to_string)
+            };
+            Some((field("id=")?, timeout, field("mark=")?))
+        })
+        .for_each(|e| out.push(e));
+    out.sort();
+    out
+}
+
 fn bypass_timeouts(dp: &LinuxDataplane) -> Vec<u64> {
     let now = dp.now_ns();
     dp.connections(true)
@@ -84,6 +109,11 @@ fn a_live_connection_survives_1000_single_entry_changes() {
     assert!(
         !first.is_empty() && first.iter().all(|s| *s > 590),
         "{first:?}"
+    );
+    let listed = conntrack_l(&t, 5001);
+    assert!(
+        !listed.is_empty() && listed.iter().all(|(_, s, mark)| *s > 590 && mark != "0"),
+        "conntrack -L: {listed:?}"
     );
 
     let mut present: Vec<u32> = Vec::new();
@@ -125,6 +155,20 @@ fn a_live_connection_survives_1000_single_entry_changes() {
             .all(|(a, f)| a <= f && *a + 300 > *f),
         "timeouts reset or lost: before {first:?}, after {after:?}"
     );
+    // The same entries by conntrack's own ids, marks kept, timeouts counting down only.
+    let relisted = conntrack_l(&t, 5001);
+    assert_eq!(relisted.len(), listed.len(), "conntrack -L: {relisted:?}");
+    for ((id, secs, mark), (id0, secs0, mark0)) in relisted.iter().zip(&listed) {
+        assert_eq!(
+            (id, mark),
+            (id0, mark0),
+            "a new conntrack entry: {relisted:?}"
+        );
+        assert!(
+            secs <= secs0 && secs + 300 > *secs0,
+            "timeout reset: {secs0} -> {secs}"
+        );
+    }
     // The connection still passes, and the table holds exactly the entries present.
     assert!(c.exchange());
     let listing = t.fw.run("nft list table inet tether");

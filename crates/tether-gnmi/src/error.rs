@@ -71,6 +71,8 @@ impl From<ModelError> for GnmiError {
     fn from(e: ModelError) -> Self {
         match e {
             ModelError::NotFound(p) => GnmiError::NotFound(format!("{p} does not exist")),
+            // A configured limit: the request is well formed, the target lacks room for it.
+            e @ ModelError::LimitExceeded { .. } => GnmiError::ResourceExhausted(e.to_string()),
             e if e.is_user_error() => GnmiError::InvalidArgument(e.to_string()),
             e => GnmiError::Internal(e.to_string()),
         }
@@ -118,6 +120,15 @@ mod tests {
             (
                 StoreError::Model(ModelError::NotFound("/x".into())),
                 Code::NotFound,
+            ),
+            (
+                StoreError::Model(ModelError::LimitExceeded {
+                    limit: "/m:c/max".into(),
+                    max: 1,
+                    path: "/m:c/l".into(),
+                    count: 2,
+                }),
+                Code::ResourceExhausted,
             ),
             (
                 StoreError::Corrupt {

@@ -42,6 +42,16 @@ pub enum ModelError {
     /// The resulting datastore would break the schema's rules.
     #[error("validation failed: {}", join(.0))]
     Invalid(Vec<ValidationError>),
+    /// The transaction would leave more entries than a configured limit allows (gNMI
+    /// RESOURCE_EXHAUSTED, NETCONF resource-denied); `path` is the list instance (or, for a
+    /// total, the list) that would hold `count` entries.
+    #[error("{path}: {count} entries exceed the limit {limit} = {max}")]
+    LimitExceeded {
+        limit: String,
+        max: u64,
+        path: String,
+        count: u64,
+    },
     /// The path names a node that is not there (gNMI NOT_FOUND).
     #[error("{0} does not exist")]
     NotFound(String),
@@ -63,7 +73,8 @@ impl ModelError {
         match self {
             ModelError::Path { path, .. }
             | ModelError::Value { path, .. }
-            | ModelError::NotFound(path) => Some(path),
+            | ModelError::NotFound(path)
+            | ModelError::LimitExceeded { path, .. } => Some(path),
             ModelError::Invalid(errs) => errs.iter().find_map(|e| e.path.as_deref()),
             _ => None,
         }

@@ -536,3 +536,31 @@ pub(crate) fn graft_copy(
     }
     ok
 }
+
+/// An extension instance on a compiled schema node: (the module defining the extension, the
+/// extension's name, the instance's argument).
+pub(crate) fn node_extensions(node: SchemaPtr) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    // SAFETY: `node` is a compiled node of the static context; `exts` is a libyang sized
+    // array of compiled instances (kept even for extensions without a plugin), each with its
+    // definition; the strings live as long as the context.
+    unsafe {
+        let exts = (*node).exts;
+        for i in 0..array_count(exts as *const u8) {
+            let e = &*exts.add(i);
+            if e.def.is_null() {
+                continue;
+            }
+            let def = &*e.def;
+            let module = if def.module.is_null() {
+                None
+            } else {
+                opt_str((*def.module).name)
+            };
+            if let (Some(m), Some(n), Some(a)) = (module, opt_str(def.name), opt_str(e.argument)) {
+                out.push((m, n, a));
+            }
+        }
+    }
+    out
+}

@@ -26,6 +26,7 @@ mod ffi;
 #[path = "../../tether-schema/build/leaf_type.rs"]
 #[allow(dead_code)]
 mod leaf_type;
+mod limits;
 pub mod path;
 mod schema;
 mod transaction;

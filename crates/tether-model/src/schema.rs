@@ -8,6 +8,7 @@ use yang3::context::{Context, ContextFlags, EmbeddedModuleKey};
 use crate::deps::Dependencies;
 use crate::error::ModelError;
 use crate::ffi;
+use crate::limits::Limits;
 use tether_schema::MODULES;
 
 /// Which optional parts of the schema are switched on.
@@ -61,6 +62,8 @@ pub struct Schema {
     deviations: Vec<ModuleInfo>,
     /// What the edit engine may skip (computed once, from the compiled modules).
     deps: Dependencies,
+    /// The entry limits the schema declares (`tether-extensions:max-entries*`).
+    limits: Limits,
 }
 
 impl std::fmt::Debug for Schema {
@@ -146,6 +149,7 @@ impl Schema {
         // The analysis keeps addresses of compiled nodes: valid for as long as the context,
         // which is leaked below.
         let deps = Dependencies::analyse(&ctx, &names);
+        let limits = Limits::analyse(&ctx, &names)?;
         ffi::clear_errors(raw);
         let schema: &'static Schema = Box::leak(Box::new(Schema {
             ctx,
@@ -154,6 +158,7 @@ impl Schema {
             modules,
             deviations,
             deps,
+            limits,
         }));
         Ok(schema)
     }
@@ -184,6 +189,16 @@ impl Schema {
     /// The dependency analysis of the compiled modules.
     pub(crate) fn deps(&self) -> &Dependencies {
         &self.deps
+    }
+
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The entry limits found in the compiled schema: (list, limit leaf, whether it counts
+    /// all instances together), schema paths.
+    pub fn limit_report(&self) -> Vec<(String, String, bool)> {
+        self.limits.report()
     }
 
     /// The data paths of a module's top-level data nodes (`/module:name`).

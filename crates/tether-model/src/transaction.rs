@@ -114,6 +114,7 @@ impl ConfigTree {
             }
         }
         let changes = diff(self, &candidate, &anchors);
+        self.schema().limits().check(self, &candidate, &changes)?;
         Ok(Prepared {
             noop: changes.is_empty(),
             changes,
@@ -204,6 +205,7 @@ impl ConfigTree {
             candidate.apply_one(edit, &mut anchors)?;
         }
         candidate.validate_all()?;
+        self.schema().limits().check_full(&candidate)?;
         let changes = diff(self, &candidate, &["/".to_string()]);
         Ok((candidate, changes))
     }

@@ -56,7 +56,7 @@ fn engine_equals_reference_on_random_transactions() {
     let mut engine = ConfigTree::new(schema);
     let mut reference = ConfigTree::new(schema);
     let mut rng = Rng(seed());
-    let (mut accepted, mut refused) = (0u64, 0u64);
+    let (mut accepted, mut refused, mut limited) = (0u64, 0u64, 0u64);
     for step in 0..steps() {
         let edits = ops::random_transaction(&mut rng);
         let before = engine.to_json(true).unwrap();
@@ -97,6 +97,7 @@ fn engine_equals_reference_on_random_transactions() {
                     "step {step}: the engine and the reference refuse differently: {edits:?}"
                 );
                 refused += 1;
+                limited += u64::from(matches!(e, tether_model::ModelError::LimitExceeded { .. }));
             }
             (got, want) => panic!(
                 "step {step}: engine {:?} but reference {:?} for {edits:?}",
@@ -106,12 +107,12 @@ fn engine_equals_reference_on_random_transactions() {
         }
     }
     eprintln!(
-        "{accepted} accepted, {refused} refused, {} leaves at the end",
+        "{accepted} accepted, {refused} refused ({limited} by an entry limit), {} leaves at the end",
         engine.leaves().len()
     );
     assert!(
-        accepted > steps() / 5 && refused > steps() / 20,
-        "{accepted} / {refused}"
+        accepted > steps() / 5 && refused > steps() / 20 && limited > steps() / 500,
+        "{accepted} / {refused} / {limited}"
     );
 }
 

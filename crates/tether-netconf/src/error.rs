@@ -174,6 +174,11 @@ pub fn from_model(e: &ModelError) -> Vec<RpcError> {
         ModelError::Schema(m) | ModelError::Internal(m) => {
             vec![RpcError::application("operation-failed", m.clone())]
         }
+        // RFC 6241 Appendix A: resource-denied, "request could not be completed because of
+        // insufficient resources"; the path is the limit leaf the operator can raise.
+        ModelError::LimitExceeded { limit, .. } => {
+            vec![RpcError::application("resource-denied", e.to_string()).with_path(limit.clone())]
+        }
     }
 }
 

@@ -7,74 +7,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: fail loudly
 
+mod common;
+
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use common::{elem, json_update, pct, start, subscribe};
+
+use serde_json::json;
 use tether_proto::gnmi::g_nmi_client::GNmiClient;
-use tether_proto::gnmi::subscribe_request::Request;
 use tether_proto::gnmi::subscribe_response::Response;
-use tether_proto::gnmi::{
-    Encoding, Path, PathElem, SetRequest, SubscribeRequest, SubscribeResponse, Subscription,
-    SubscriptionList, SubscriptionMode, TypedValue, Update, subscription_list, typed_value,
-};
+use tether_proto::gnmi::{Path, SetRequest, SubscribeResponse, TypedValue, Update, typed_value};
 use tonic::Streaming;
 use tonic::transport::Channel;
-
-struct Daemon {
-    child: Child,
-    addr: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start() -> Daemon {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tetherd"))
-        .args([
-            "--data-dir",
-            dir.path().join("d").to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-            "--netconf-listen",
-            "127.0.0.1:0",
-        ])
-        .env("RUST_LOG", "warn,tetherd=info")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let l = lines.next().expect("tetherd output").unwrap();
-        if let Some(i) = l.find("listening on ") {
-            break l[i + 13..].split_whitespace().next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Daemon {
-        child,
-        addr,
-        _dir: dir,
-    }
-}
-
-fn elem(name: &str, key: Option<(&str, &str)>) -> PathElem {
-    PathElem {
-        name: name.into(),
-        key: key
-            .map(|(k, v)| [(k.to_string(), v.to_string())].into())
-            .unwrap_or_default(),
-    }
-}
 
 fn carrier_update(iface: &str, up: bool) -> Update {
     Update {
@@ -90,19 +35,6 @@ fn carrier_update(iface: &str, up: bool) -> Update {
         }),
         val: Some(TypedValue {
             value: Some(typed_value::Value::JsonIetfVal(up.to_string().into_bytes())),
-        }),
-        ..Default::default()
-    }
-}
-
-fn json_update(elems: Vec<PathElem>, v: Value) -> Update {
-    Update {
-        path: Some(Path {
-            elem: elems,
-            ..Default::default()
-        }),
-        val: Some(TypedValue {
-            value: Some(typed_value::Value::JsonIetfVal(v.to_string().into_bytes())),
         }),
         ..Default::default()
     }
@@ -143,40 +75,6 @@ async fn configure(c: &mut GNmiClient<Channel>, groups: usize, per: usize) {
     })
     .await
     .unwrap();
-}
-
-async fn subscribe(addr: &str) -> Streaming<SubscribeResponse> {
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    tx.send(SubscribeRequest {
-        request: Some(Request::Subscribe(SubscriptionList {
-            subscription: vec![Subscription {
-                path: Some(Path {
-                    elem: vec![elem("tether-link-state:link-state", None)],
-                    ..Default::default()
-                }),
-                mode: SubscriptionMode::OnChange as i32,
-                ..Default::default()
-            }],
-            mode: subscription_list::Mode::Stream as i32,
-            encoding: Encoding::JsonIetf as i32,
-            updates_only: true,
-            ..Default::default()
-        })),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    std::mem::forget(tx); // keep the request side open for the whole run
-    let mut s = GNmiClient::connect(format!("http://{addr}"))
-        .await
-        .unwrap()
-        .subscribe(tokio_stream::wrappers::ReceiverStream::new(rx))
-        .await
-        .unwrap()
-        .into_inner();
-    let first = s.message().await.unwrap().unwrap();
-    assert!(matches!(first.response, Some(Response::SyncResponse(true))));
-    s
 }
 
 /// Reads notifications until every (group, member) in `want` reported `status`; returns the
@@ -230,11 +128,6 @@ async fn until(
     }
 }
 
-fn pct(v: &mut [Duration], p: f64) -> f64 {
-    v.sort();
-    v[((v.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3
-}
-
 #[tokio::main]
 async fn main() {
     let quick = std::env::var("TETHER_BENCH_QUICK").is_ok();
@@ -254,7 +147,7 @@ async fn main() {
             .await
             .unwrap();
         configure(&mut c, groups, per).await;
-        let mut s = subscribe(&d.addr).await;
+        let mut s = subscribe(&d.addr, vec![elem("tether-link-state:link-state", None)]).await;
         // Let the initial state settle.
         tokio::time::sleep(Duration::from_millis(500)).await;
         let (mut first, mut all) = (Vec::new(), Vec::new());

@@ -95,6 +95,16 @@ pub fn entry_config(r: &mut Rng, s: u64, bad: bool) -> Value {
 
 /// One random edit; about one in eight is invalid on its own.
 pub fn random_edit(r: &mut Rng) -> Edit {
+    if r.chance(2) {
+        // The entry limits, small enough to be reached (six lists of eight), sometimes
+        // lowered below what is stored, sometimes back to the default.
+        let leaf = *r.pick(&["max-entries-per-access-list", "max-entries"]);
+        let path = format!("{BYP}/config/{leaf}");
+        return match r.below(4) {
+            0 => Edit::delete(path),
+            _ => Edit::update(path, json!(2 + r.below(40))),
+        };
+    }
     let bad = r.chance(12);
     let a = r.below(ACLS);
     let s = 1 + r.below(SEQS);

@@ -7,6 +7,7 @@
 mod common;
 
 mod auth_hostile;
+mod bypass_limits;
 mod daemon_lifecycle;
 mod gnmi_commit_confirmed;
 mod gnmi_extensions;
