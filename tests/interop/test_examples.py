@@ -9,6 +9,7 @@ import sys
 from pygnmi.client import gNMIclient
 
 from conftest import REPO
+from tetherlib.wait import eventually
 
 
 def test_push_link_state_waits_for_applied_and_reads_state(tetherd):
@@ -40,8 +41,6 @@ def test_push_link_state_refused_input_exits_non_zero(tetherd):
 
 
 def test_netconf_confirmed_push_confirms_or_reverts(tetherd):
-    import time
-
     from test_netconf import connect, netconf_port
 
     script = REPO / "docs" / "examples" / "netconf_confirmed_push.py"
@@ -59,10 +58,7 @@ def test_netconf_confirmed_push_confirms_or_reverts(tetherd):
         return xml.split("<description>", 1)[1].split("</description>", 1)[0]
 
     assert description() == "trial", "the unconfirmed change is in running until it reverts"
-    deadline = time.monotonic() + 15
-    while description() != "edge uplinks":
-        assert time.monotonic() < deadline, "the unconfirmed commit never reverted"
-        time.sleep(0.2)
+    eventually(description, lambda d: d == "edge uplinks", timeout=15, interval=0.2)
 
     r = subprocess.run([*base, "--description", "x" * 300], capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "refused:" in r.stderr, r.stdout + r.stderr

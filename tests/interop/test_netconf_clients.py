@@ -10,7 +10,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from pygnmi.client import gNMIclient
 from scrapli_netconf.driver import NetconfDriver
 
 from conftest import normalize
+from tetherlib.wait import eventually
 from test_netconf import NS, netconf_port, to_xml
 
 NC_BIN = Path(sys.executable).with_name("netconf-console2")
@@ -42,17 +42,6 @@ def scrapli(d) -> NetconfDriver:
     )
     conn.open()
     return conn
-
-
-def eventually(read, ok, timeout: float = 10.0):
-    """`read()` until `ok` holds of what it returns (state is written after the commit)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        out = read()
-        if ok(out):
-            return out
-        assert time.monotonic() < deadline, f"never held; last read: {out[:2000]}"
-        time.sleep(0.05)
 
 
 def without_message_id(reply: str) -> str:
