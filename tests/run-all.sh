@@ -5,6 +5,9 @@
 # Installs what is missing first (cmake, libpcre2-dev, nftables, conntrack, python3-venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A whole run builds each crate once: incremental state would only cost disk (tens of GB on a
+# clean clone) and time. Set CARGO_INCREMENTAL=1 to keep it.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 . tests/lib.sh
 need_build_deps
 need_pkgs nftables conntrack iproute2 python3-venv python3-pip systemd openssl
