@@ -19,7 +19,11 @@ pub fn capabilities(schema: &Schema) -> CapabilityResponse {
                 version: m.revision.to_string(),
             })
             .collect(),
-        supported_encodings: vec![Encoding::Json as i32, Encoding::JsonIetf as i32],
+        supported_encodings: vec![
+            Encoding::Json as i32,
+            Encoding::JsonIetf as i32,
+            Encoding::Proto as i32,
+        ],
         g_nmi_version: GNMI_VERSION.to_string(),
         extension: Vec::new(),
     }

@@ -6,12 +6,14 @@ use tether_proto::gnmi::{Encoding, TypedValue, typed_value};
 
 use crate::error::GnmiError;
 
-/// The encodings Tether produces (both carry RFC 7951 JSON text; `Json` in `json_val`,
-/// `JsonIetf` in `json_ietf_val`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The encodings Tether produces: `JsonIetf` (RFC 7951 text in `json_ietf_val`), `Json`
+/// (the same with 64-bit integers as numbers, in `json_val`) and `Proto` (one scalar
+/// `TypedValue` per leaf). How each leaf is written: `output.rs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WireEncoding {
     Json,
     JsonIetf,
+    Proto,
 }
 
 impl WireEncoding {
@@ -22,20 +24,29 @@ impl WireEncoding {
         match Encoding::try_from(encoding) {
             Ok(Encoding::Json) => Ok(WireEncoding::Json),
             Ok(Encoding::JsonIetf) => Ok(WireEncoding::JsonIetf),
+            Ok(Encoding::Proto) => Ok(WireEncoding::Proto),
             Ok(other) => Err(GnmiError::Unimplemented(format!(
-                "encoding {} is not supported; use JSON or JSON_IETF",
+                "encoding {} is not supported; use JSON, JSON_IETF or PROTO",
                 other.as_str_name()
             ))),
             Err(_) => Err(GnmiError::invalid(format!("unknown encoding {encoding}"))),
         }
     }
 
-    /// Wraps JSON text in the `TypedValue` member of this encoding.
+    /// Whether values are sent one leaf at a time (PROTO has no subtrees).
+    pub fn per_leaf(self) -> bool {
+        self == WireEncoding::Proto
+    }
+
+    /// Wraps JSON text in the `TypedValue` member of this encoding. PROTO values are made
+    /// leaf by leaf (`output::leaf`); a JSON document asked for in PROTO, which no read
+    /// does, would be sent as its text in `string_val`.
     pub fn typed(self, json: &Value) -> TypedValue {
         let bytes = json.to_string().into_bytes();
         let value = match self {
             WireEncoding::Json => typed_value::Value::JsonVal(bytes),
             WireEncoding::JsonIetf => typed_value::Value::JsonIetfVal(bytes),
+            WireEncoding::Proto => typed_value::Value::StringVal(json.to_string()),
         };
         TypedValue { value: Some(value) }
     }
@@ -100,7 +111,7 @@ fn number(d: f64, at: &str) -> Result<Value, GnmiError> {
         .ok_or_else(|| GnmiError::invalid(format!("{at}: {d} is not a finite number")))
 }
 
-fn decimal_text(digits: i64, precision: u32) -> String {
+pub(crate) fn decimal_text(digits: i64, precision: u32) -> String {
     if precision == 0 {
         return digits.to_string();
     }
@@ -172,8 +183,9 @@ mod tests {
             WireEncoding::from_request(4).unwrap(),
             WireEncoding::JsonIetf
         );
+        assert_eq!(WireEncoding::from_request(2).unwrap(), WireEncoding::Proto);
         assert_eq!(
-            WireEncoding::from_request(2).unwrap_err().code(),
+            WireEncoding::from_request(1).unwrap_err().code(),
             tonic::Code::Unimplemented
         );
         assert_eq!(

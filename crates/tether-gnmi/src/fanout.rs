@@ -18,14 +18,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tether_model::Schema;
-use tether_proto::gnmi::{Path, TypedValue, Update, typed_value};
-use tether_store::CommitRecord;
+use tether_proto::gnmi::{Path, Update};
+use tether_store::{CommitRecord, Store};
 use tether_telemetry::StateBatch;
 use tokio::sync::{broadcast, mpsc, watch};
 
+use crate::encoding::WireEncoding;
 use crate::path::{self, ResolvedPath, Segment, Step};
 use crate::service::Shared;
 use crate::values::LeafTypes;
+
+mod removals;
 
 type SubId = u64;
 
@@ -47,14 +50,17 @@ impl Filter {
     }
 }
 
-/// An event rendered once for every subscription: gNMI updates and delete paths, by leaf.
+/// An event rendered once for every subscription of one encoding: gNMI updates and delete
+/// paths, by leaf.
 #[derive(Debug)]
 pub(crate) struct Rendered {
     /// Nanoseconds since the epoch: the commit's or the state batch's time.
     pub timestamp: i64,
     /// `None` where no subscription wanted the leaf, or its value does not fit the schema.
-    /// Values are JSON_IETF; a JSON subscriber re-tags them.
     pub updates: Vec<Option<Update>>,
+    /// For an update of a leaf-list entry, the leaf-list's data path: a subscriber sends
+    /// the whole leaf-list, as a read does, rather than one entry.
+    pub lists: Vec<Option<String>>,
     pub deletes: Vec<Option<Path>>,
 }
 
@@ -90,6 +96,7 @@ impl Drop for Registration {
 struct Entry {
     filters: Vec<Filter>,
     models: HashSet<String>,
+    encoding: WireEncoding,
     tx: mpsc::Sender<Delivery>,
     lagged: Arc<AtomicBool>,
 }
@@ -274,6 +281,7 @@ impl Hub {
         shared: &Shared,
         filters: Vec<Filter>,
         models: HashSet<String>,
+        encoding: WireEncoding,
         capacity: usize,
     ) -> Registration {
         let mut reg = self.lock();
@@ -284,12 +292,13 @@ impl Hub {
             let states = shared.state.subscribe();
             tokio::spawn(dispatch(
                 Arc::clone(self),
+                Arc::clone(&shared.store),
                 commits,
                 states,
                 shared.shutdown.clone(),
             ));
         }
-        self.insert(&mut reg, filters, models, capacity)
+        self.insert(&mut reg, filters, models, encoding, capacity)
     }
 
     fn insert(
@@ -297,6 +306,7 @@ impl Hub {
         reg: &mut Registry,
         filters: Vec<Filter>,
         models: HashSet<String>,
+        encoding: WireEncoding,
         capacity: usize,
     ) -> Registration {
         let id = reg.next;
@@ -312,6 +322,7 @@ impl Hub {
             Entry {
                 filters,
                 models,
+                encoding,
                 tx,
                 lagged: lagged.clone(),
             },
@@ -351,17 +362,24 @@ impl Hub {
         }
     }
 
-    pub(crate) fn on_commit(&self, record: &CommitRecord) {
-        let mut set: Vec<(&str, &str)> = Vec::new();
-        let mut deleted: Vec<&str> = Vec::new();
-        for c in &record.changes {
-            match &c.new {
-                Some(v) => set.push((&c.path, v)),
-                None => deleted.push(&c.path),
-            }
-        }
+    /// A commit, read against the running configuration after it (`removals.rs`): a leaf
+    /// that fell back to its YANG default is an update with the default, and a removed
+    /// list entry or container is one delete, at the highest node the commit removed.
+    #[cfg(test)]
+    pub(crate) fn on_commit(&self, record: &CommitRecord, running: &tether_model::ConfigTree) {
+        self.on_changes(record, removals::changes(running, &record.changes));
+    }
+
+    /// A commit's changes as [`removals::changes`] made them.
+    fn on_changes(&self, record: &CommitRecord, changes: removals::Changes) {
+        let set: Vec<(&str, &str)> = changes
+            .set
+            .iter()
+            .map(|(p, v)| (p.as_str(), v.as_str()))
+            .collect();
+        let deleted: Vec<&str> = changes.removed.iter().map(String::as_str).collect();
         let ts = i64::try_from(record.time_ns).unwrap_or(i64::MAX);
-        self.dispatch(ts, &set, &deleted, false, false);
+        self.dispatch(ts, &set, &deleted, false, true);
     }
 
     pub(crate) fn on_state(&self, batch: &StateBatch) {
@@ -375,10 +393,9 @@ impl Hub {
         self.dispatch(ts, &set, &deleted, batch.counters, true);
     }
 
-    /// Matches an event against the index, renders what matched once, and queues each
-    /// matching subscription its part. `subtree_deletes`: a delete removes a whole subtree
-    /// (state), so it concerns paths beneath it too; otherwise deletes are of leaves
-    /// (commits).
+    /// Matches an event against the index, renders what matched once per encoding, and
+    /// queues each matching subscription its part. `subtree_deletes`: a delete removes a
+    /// whole subtree, so it concerns paths beneath it too; otherwise deletes are of leaves.
     fn dispatch(
         &self,
         timestamp: i64,
@@ -387,8 +404,9 @@ impl Hub {
         counters: bool,
         subtree_deletes: bool,
     ) {
-        // 1. Which subscription wants which leaf.
+        // 1. Which subscription wants which leaf, and in which encodings.
         let mut matched: HashMap<SubId, Selection> = HashMap::new();
+        let mut encodings: HashSet<WireEncoding> = HashSet::new();
         {
             let reg = self.lock();
             if reg.entries.is_empty() {
@@ -413,6 +431,7 @@ impl Hub {
                     {
                         let i = u32::try_from(i).unwrap_or(u32::MAX);
                         push_once(&mut matched.entry(id).or_default().updates, i);
+                        encodings.insert(e.encoding);
                     }
                 }
             }
@@ -437,6 +456,7 @@ impl Hub {
                     {
                         let i = u32::try_from(i).unwrap_or(u32::MAX);
                         push_once(&mut matched.entry(id).or_default().deletes, i);
+                        encodings.insert(e.encoding);
                     }
                 }
             }
@@ -462,39 +482,48 @@ impl Hub {
             .filter(|(_, w)| **w)
             .map(|(l, _)| *l)
             .collect();
-        let values = self
-            .types
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .render(&wanted);
-        let mut values = values.into_iter();
-        let updates: Vec<Option<Update>> = set
-            .iter()
-            .zip(&want_set)
-            .map(|((p, _), w)| {
-                if !*w {
-                    return None;
-                }
-                let json = values.next().flatten()?;
-                Some(Update {
-                    path: Some(path::to_gnmi(p)),
-                    val: Some(TypedValue {
-                        value: Some(typed_value::Value::JsonIetfVal(json)),
-                    }),
-                    ..Default::default()
-                })
-            })
-            .collect();
         let deletes: Vec<Option<Path>> = deleted
             .iter()
             .zip(&want_deleted)
             .map(|(p, w)| w.then(|| path::to_gnmi(p)))
             .collect();
-        let event = Arc::new(Rendered {
-            timestamp,
-            updates,
-            deletes,
-        });
+        let mut types = self.types.lock().unwrap_or_else(|e| e.into_inner());
+        let lists: Vec<Option<String>> = set
+            .iter()
+            .zip(&want_set)
+            .map(|((p, _), w)| {
+                (*w && types.is_leaf_list(p)).then(|| crate::output::leaf_list_path(p))
+            })
+            .collect();
+        let mut rendered: HashMap<WireEncoding, Arc<Rendered>> = HashMap::new();
+        for encoding in encodings {
+            let mut values = types.render(&wanted, encoding).into_iter();
+            let updates: Vec<Option<Update>> = set
+                .iter()
+                .zip(&want_set)
+                .map(|((p, _), w)| {
+                    if !*w {
+                        return None;
+                    }
+                    let val = values.next().flatten()?;
+                    Some(Update {
+                        path: Some(path::to_gnmi(p)),
+                        val: Some(val),
+                        ..Default::default()
+                    })
+                })
+                .collect();
+            rendered.insert(
+                encoding,
+                Arc::new(Rendered {
+                    timestamp,
+                    updates,
+                    lists: lists.clone(),
+                    deletes: deletes.clone(),
+                }),
+            );
+        }
+        drop(types);
 
         // 3. Queue each subscription its part.
         let reg = self.lock();
@@ -502,8 +531,11 @@ impl Hub {
             let Some(e) = reg.entries.get(&id) else {
                 continue;
             };
+            let Some(event) = rendered.get(&e.encoding) else {
+                continue;
+            };
             let d = Delivery::Event {
-                event: Arc::clone(&event),
+                event: Arc::clone(event),
                 updates: s.updates,
                 deletes: s.deletes,
             };
@@ -520,6 +552,7 @@ impl Hub {
 /// The dispatcher task: runs until a bus closes or the service shuts down.
 async fn dispatch(
     hub: Arc<Hub>,
+    store: Arc<dyn Store>,
     mut commits: broadcast::Receiver<Arc<CommitRecord>>,
     mut states: broadcast::Receiver<Arc<StateBatch>>,
     mut shutdown: watch::Receiver<bool>,
@@ -532,7 +565,12 @@ async fn dispatch(
                 }
             }
             r = commits.recv() => match r {
-                Ok(record) => hub.on_commit(&record),
+                Ok(record) => {
+                    // The running tree is read (and its lock held) only to tell defaults and
+                    // removed nodes apart, never while subscribers are served.
+                    let changes = removals::changes(&store.config(), &record.changes);
+                    hub.on_changes(&record, changes);
+                }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     tracing::info!(missed = n, "commit bus lagged; subscriptions resend current values");
                     hub.lagged_all();

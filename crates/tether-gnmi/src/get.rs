@@ -63,6 +63,7 @@ pub(crate) fn get(
                 shape: Shape::Subtree,
                 models: &models,
                 depth: extensions.depth,
+                encoding,
             },
         )?;
         if selected.is_empty() && !rp.has_wildcards() && !rp.is_root() {
@@ -76,7 +77,7 @@ pub(crate) fn get(
                 } else {
                     path::to_gnmi(&p)
                 }),
-                val: Some(encoding.typed(&v)),
+                val: Some(v),
                 ..Default::default()
             })
             .collect();

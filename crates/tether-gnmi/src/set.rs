@@ -46,7 +46,10 @@ pub(crate) async fn set(
     #[allow(deprecated)]
     let value = |u: &Update, at: &str| -> Result<serde_json::Value, GnmiError> {
         match (&u.val, &u.value) {
-            (Some(v), _) => encoding::decode(Some(v), at),
+            (Some(v), _) => match crate::proto_in::decode(shared.schema, at, v, at)? {
+                Some(json) => Ok(json),
+                None => encoding::decode(Some(v), at),
+            },
             // gNMI < 0.4: bytes with an encoding in the deprecated `value` field.
             (None, Some(old)) => encoding::decode(
                 Some(&tether_proto::gnmi::TypedValue {

@@ -1,15 +1,19 @@
-//! RFC 7951 JSON for leaves given as (data path, canonical value), the way commit records and
-//! state batches carry them, without building a libyang tree when the leaf's type says how
-//! the value is written: booleans, integers, enumerations, strings and the like are mapped
-//! directly from the schema type (looked up once per schema node and cached). Only unions,
-//! identityrefs and instance-identifiers go through libyang, all of one event in one tree.
+//! Values of leaves given as (data path, canonical value), the way commit records and state
+//! batches carry them, in a client's encoding (`output.rs`), without building a libyang tree
+//! when the leaf's type says how the value is written: booleans, integers, enumerations,
+//! strings and the like are mapped directly from the schema type (looked up once per schema
+//! node and cached). Only unions, identityrefs and instance-identifiers go through libyang,
+//! all of one event in one tree.
 
 use std::collections::HashMap;
 
-use tether_model::Schema;
+use serde_json::Value;
+use tether_model::{Scalar, Schema};
+use tether_proto::gnmi::TypedValue;
 use yang3::schema::{DataValueType, SchemaNodeKind};
 
-use crate::view;
+use crate::encoding::WireEncoding;
+use crate::{output, view};
 
 /// How a leaf's canonical value is written in RFC 7951 JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,14 +22,17 @@ enum Kind {
     Number {
         min: i64,
         max: i64,
+        signed: bool,
     },
     /// A JSON string holding a 64-bit integer (RFC 7951 §6.1).
     Int64,
     Uint64,
     /// `true` / `false`.
     Bool,
-    /// A JSON string of the canonical value (string, enumeration, bits, binary, decimal64).
+    /// A JSON string of the canonical value (string, enumeration, bits, binary).
     Text,
+    /// A JSON string of the canonical decimal64 value.
+    Decimal,
     /// `[null]`.
     Empty,
     /// Ask libyang (union, identityref, instance-identifier, or no such leaf).
@@ -49,14 +56,29 @@ impl LeafTypes {
         }
     }
 
-    /// The RFC 7951 JSON text of each leaf; `None` for a leaf whose value does not fit the
+    /// The value of each leaf in `encoding`; `None` for a leaf whose value does not fit the
     /// schema (left out of notifications).
-    pub(crate) fn render(&mut self, leaves: &[(&str, &str)]) -> Vec<Option<Vec<u8>>> {
+    pub(crate) fn render(
+        &mut self,
+        leaves: &[(&str, &str)],
+        encoding: WireEncoding,
+    ) -> Vec<Option<TypedValue>> {
+        self.typed(leaves)
+            .into_iter()
+            .map(|v| v.map(|(json, scalar)| output::leaf(encoding, json, scalar.as_ref())))
+            .collect()
+    }
+
+    /// The RFC 7951 JSON value and typed value of each leaf (`None`: does not fit).
+    pub(crate) fn typed(
+        &mut self,
+        leaves: &[(&str, &str)],
+    ) -> Vec<Option<(Value, Option<Scalar>)>> {
         let mut out = Vec::with_capacity(leaves.len());
         let mut slow: Vec<usize> = Vec::new();
         for (i, (p, v)) in leaves.iter().enumerate() {
             match direct(self.kind(p), v) {
-                Some(json) => out.push(Some(json)),
+                Some((json, scalar)) => out.push(Some((json, Some(scalar)))),
                 None => {
                     out.push(None);
                     slow.push(i);
@@ -67,10 +89,22 @@ impl LeafTypes {
             self.via_libyang += slow.len();
             let batch: Vec<(&str, &str)> = slow.iter().map(|&i| leaves[i]).collect();
             for (i, v) in slow.into_iter().zip(view::scalars(self.schema, &batch)) {
-                out[i] = v.map(|v| v.to_string().into_bytes());
+                out[i] = v;
             }
         }
         out
+    }
+
+    /// Whether the leaf at `data_path` is a leaf-list entry.
+    pub(crate) fn is_leaf_list(&mut self, data_path: &str) -> bool {
+        let schema_path = tether_syntax::data_path::schema_path(data_path);
+        match self.schema.context().find_path(&schema_path) {
+            Ok(n) => n.kind() == SchemaNodeKind::LeafList,
+            Err(_) => {
+                self.schema.clear_errors();
+                false
+            }
+        }
     }
 
     /// Whether `value` is a value of the type of the leaf at `data_path`, as far as the base
@@ -114,7 +148,11 @@ fn lookup(schema: &'static Schema, schema_path: &str) -> Kind {
         },
         b => b,
     };
-    let number = |min: i64, max: i64| Kind::Number { min, max };
+    let number = |min: i64, max: i64| Kind::Number {
+        min,
+        max,
+        signed: min < 0,
+    };
     match base {
         DataValueType::Int8 => number(i8::MIN.into(), i8::MAX.into()),
         DataValueType::Int16 => number(i16::MIN.into(), i16::MAX.into()),
@@ -128,8 +166,8 @@ fn lookup(schema: &'static Schema, schema_path: &str) -> Kind {
         DataValueType::String
         | DataValueType::Enum
         | DataValueType::Bits
-        | DataValueType::Binary
-        | DataValueType::Dec64 => Kind::Text,
+        | DataValueType::Binary => Kind::Text,
+        DataValueType::Dec64 => Kind::Decimal,
         DataValueType::Empty => Kind::Empty,
         DataValueType::IdentityRef
         | DataValueType::InstanceId
@@ -139,28 +177,40 @@ fn lookup(schema: &'static Schema, schema_path: &str) -> Kind {
     }
 }
 
-/// The JSON text of a canonical value of `kind`, or `None` when libyang must decide (or the
-/// value is not one of the type's: libyang then leaves it out).
-fn direct(kind: Kind, v: &str) -> Option<Vec<u8>> {
+/// The RFC 7951 JSON and typed value of a canonical value of `kind`, or `None` when libyang
+/// must decide (or the value is not one of the type's: libyang then leaves it out).
+fn direct(kind: Kind, v: &str) -> Option<(Value, Scalar)> {
     match kind {
-        Kind::Number { min, max } => {
+        Kind::Number { min, max, signed } => {
             let n: i64 = v.parse().ok()?;
-            (min..=max).contains(&n).then(|| n.to_string().into_bytes())
+            if !(min..=max).contains(&n) {
+                return None;
+            }
+            let scalar = if signed {
+                Scalar::Int(n)
+            } else {
+                Scalar::Uint(u64::try_from(n).ok()?)
+            };
+            Some((Value::from(n), scalar))
         }
-        Kind::Int64 => v.parse::<i64>().ok().map(|n| quoted(&n.to_string())),
-        Kind::Uint64 => v.parse::<u64>().ok().map(|n| quoted(&n.to_string())),
+        Kind::Int64 => v
+            .parse::<i64>()
+            .ok()
+            .map(|n| (Value::from(n.to_string()), Scalar::Int(n))),
+        Kind::Uint64 => v
+            .parse::<u64>()
+            .ok()
+            .map(|n| (Value::from(n.to_string()), Scalar::Uint(n))),
         Kind::Bool => match v {
-            "true" | "false" => Some(v.as_bytes().to_vec()),
+            "true" => Some((Value::Bool(true), Scalar::Bool(true))),
+            "false" => Some((Value::Bool(false), Scalar::Bool(false))),
             _ => None,
         },
-        Kind::Text => Some(quoted(v)),
-        Kind::Empty => Some(b"[null]".to_vec()),
+        Kind::Text => Some((Value::from(v), Scalar::Text(v.to_string()))),
+        Kind::Decimal => Some((Value::from(v), Scalar::Decimal(v.to_string()))),
+        Kind::Empty => Some((serde_json::json!([null]), Scalar::Empty)),
         Kind::Libyang => None,
     }
-}
-
-fn quoted(v: &str) -> Vec<u8> {
-    serde_json::Value::from(v).to_string().into_bytes()
 }
 
 #[cfg(test)]
@@ -190,14 +240,12 @@ mod tests {
         ];
         let refs: Vec<(&str, &str)> = leaves.iter().map(|(p, v)| (p.as_str(), *v)).collect();
         let mut types = LeafTypes::new(schema());
-        let fast = types.render(&refs);
+        let fast = types.typed(&refs);
         assert_eq!(types.via_libyang, 0, "no libyang tree for scalar types");
         let slow = view::scalars(schema(), &refs);
-        for ((p, _), (f, s)) in refs.iter().zip(fast.iter().zip(slow)) {
-            let f: Option<serde_json::Value> =
-                f.as_ref().map(|b| serde_json::from_slice(b).unwrap());
-            assert_eq!(f, s, "{p}");
+        for ((p, _), (f, s)) in refs.iter().zip(fast.into_iter().zip(slow)) {
             assert!(f.is_some(), "{p}");
+            assert_eq!(f, s, "{p}");
         }
     }
 
@@ -207,15 +255,21 @@ mod tests {
         let up = format!("{G}/config/up-delay");
         let proto = "/tether-conntrack-bypass:bypass/access-lists/access-list[name='A']/entries/entry[sequence='10']/config/protocol";
         let mut types = LeafTypes::new(schema());
-        let out = types.render(&[
-            (enabled.as_str(), "maybe"),
-            (up.as_str(), "-1"),
-            (proto, "tcp"),
-            ("/tether-link-state:link-state/nothing", "1"),
-        ]);
+        let out = types.render(
+            &[
+                (enabled.as_str(), "maybe"),
+                (up.as_str(), "-1"),
+                (proto, "tcp"),
+                ("/tether-link-state:link-state/nothing", "1"),
+            ],
+            WireEncoding::JsonIetf,
+        );
         assert_eq!(out[0], None);
         assert_eq!(out[1], None);
-        assert_eq!(out[2].as_deref(), Some(&b"\"tcp\""[..]));
+        assert_eq!(
+            out[2],
+            Some(WireEncoding::JsonIetf.typed(&Value::from("tcp")))
+        );
         assert_eq!(out[3], None);
         assert!(types.via_libyang >= 1);
     }

@@ -5,14 +5,17 @@
 use std::collections::HashSet;
 
 use serde_json::Value;
-use tether_model::{ConfigTree, Schema};
+use tether_model::{ConfigTree, Scalar, Schema};
+use tether_proto::gnmi::TypedValue;
 use tether_store::Store;
 use tether_telemetry::StateTree;
 use yang3::data::{Data, DataFormat, DataNodeRef, DataPrinterFlags, DataTree};
 use yang3::schema::SchemaNodeKind;
 
 use crate::depth;
+use crate::encoding::WireEncoding;
 use crate::error::GnmiError;
+use crate::output;
 use crate::path::ResolvedPath;
 
 /// Which data a read covers (gNMI `GetRequest.DataType`).
@@ -35,18 +38,24 @@ pub enum Shape {
     Leaves,
 }
 
-/// A selected node (or leaf): its libyang data path and RFC 7951 JSON value. The root is
-/// reported with path `/` and the whole document, module-qualified, as value.
-pub type Selected = Vec<(String, Value)>;
+/// A selected node (or leaf): its libyang data path and its value in the read's encoding.
+/// The root is reported with path `/` and the whole document, module-qualified, as value. A
+/// leaf-list is one value (all its entries), at the leaf-list's path.
+pub type Selected = Vec<(String, TypedValue)>;
+
+/// A leaf-list's entries: RFC 7951 value and typed value of each.
+type Entries = Vec<(Value, Option<Scalar>)>;
 
 /// What a read returns besides the path: the data kind, the shape, the modules (gNMI
-/// `use_models`; empty means all) and the Depth extension's level (`None`: no limit).
+/// `use_models`; empty means all), the Depth extension's level (`None`: no limit) and the
+/// encoding.
 #[derive(Debug, Clone, Copy)]
 pub struct Scope<'a> {
     pub kind: DataKind,
     pub shape: Shape,
     pub models: &'a HashSet<String>,
     pub depth: Option<u32>,
+    pub encoding: WireEncoding,
 }
 
 /// Reads what `path` selects.
@@ -131,8 +140,15 @@ fn select(
         shape,
         models,
         depth,
+        encoding,
         ..
     } = scope;
+    // PROTO carries no subtrees: every read is by leaf.
+    let shape = if encoding.per_leaf() {
+        Shape::Leaves
+    } else {
+        shape
+    };
     let wanted =
         |n: &DataNodeRef<'_>| models.is_empty() || models.contains(n.schema().module().name());
     let nodes: Vec<DataNodeRef<'_>> = if tree.reference().is_none() {
@@ -162,7 +178,12 @@ fn select(
             for n in &nodes {
                 let text = print(schema, n, DataPrinterFlags::WD_EXPLICIT)?;
                 if let Ok(Value::Object(m)) = serde_json::from_str::<Value>(&text) {
-                    doc.extend(m);
+                    for (name, mut v) in m {
+                        if encoding == WireEncoding::Json {
+                            output::plain_json_tree(n, &mut v);
+                        }
+                        doc.insert(name, v);
+                    }
                 }
             }
             let doc = Value::Object(doc);
@@ -170,7 +191,7 @@ fn select(
                 Some(d) => depth::prune(doc, d),
                 None => doc,
             };
-            out.push(("/".to_string(), doc));
+            out.push(("/".to_string(), encoding.typed(&doc)));
         }
         Shape::Subtree => {
             for n in &nodes {
@@ -182,13 +203,20 @@ fn select(
                     None => v,
                 }) {
                     Some(Value::Object(m)) if m.is_empty() && n.schema().is_np_container() => {}
-                    Some(v) => out.push((n.path(), v)),
+                    Some(mut v) => {
+                        if encoding == WireEncoding::Json {
+                            output::plain_json_tree(n, &mut v);
+                        }
+                        out.push((n.path(), encoding.typed(&v)));
+                    }
                     None => {}
                 }
             }
         }
         Shape::Leaves => {
             let mut seen = HashSet::new();
+            // Leaf-list entries, gathered into one value per leaf-list (by its place in `out`).
+            let mut lists: std::collections::HashMap<String, (usize, Entries)> = Default::default();
             for n in &nodes {
                 let base = if path.is_root() {
                     "/".to_string()
@@ -205,12 +233,30 @@ fn select(
                     if depth.is_some_and(|d| !depth::leaf_within(&base, &p, d)) {
                         continue;
                     }
-                    if !seen.contains(&p)
-                        && let Some(v) = node_value(schema, &leaf, false)?
-                    {
-                        seen.insert(p.clone());
-                        out.push((p, v));
+                    if seen.contains(&p) {
+                        continue;
                     }
+                    let Some(v) = node_value(schema, &leaf, false)? else {
+                        continue;
+                    };
+                    seen.insert(p.clone());
+                    let scalar = Scalar::of(&leaf);
+                    if leaf.schema().kind() == SchemaNodeKind::LeafList {
+                        let list = output::leaf_list_path(&p);
+                        let next = out.len();
+                        let (at, entries) = lists.entry(list.clone()).or_insert((next, Vec::new()));
+                        if *at == next {
+                            out.push((list, TypedValue::default()));
+                        }
+                        entries.push((v, scalar));
+                    } else {
+                        out.push((p, output::leaf(encoding, v, scalar.as_ref())));
+                    }
+                }
+            }
+            for (_, (at, entries)) in lists {
+                if let Some(slot) = out.get_mut(at) {
+                    slot.1 = output::leaf_list(encoding, entries);
                 }
             }
         }
@@ -284,9 +330,13 @@ fn print(
         })
 }
 
-/// RFC 7951 JSON scalars for leaves given as (data path, canonical value), as events from the
-/// store and the state tree carry them. Leaves that do not fit the schema are left out.
-pub fn scalars(schema: &'static Schema, leaves: &[(&str, &str)]) -> Vec<Option<Value>> {
+/// RFC 7951 JSON scalars and typed values for leaves given as (data path, canonical value),
+/// as events from the store and the state tree carry them. Leaves that do not fit the schema
+/// are left out.
+pub fn scalars(
+    schema: &'static Schema,
+    leaves: &[(&str, &str)],
+) -> Vec<Option<(Value, Option<Scalar>)>> {
     let mut tree = DataTree::new(schema.context());
     let mut failed = false;
     for (p, v) in leaves {
@@ -297,7 +347,10 @@ pub fn scalars(schema: &'static Schema, leaves: &[(&str, &str)]) -> Vec<Option<V
     let out = leaves
         .iter()
         .map(|(p, _)| match tree.find_path(p) {
-            Ok(n) => node_value(schema, &n, false).ok().flatten(),
+            Ok(n) => node_value(schema, &n, false)
+                .ok()
+                .flatten()
+                .map(|v| (v, Scalar::of(&n))),
             Err(_) => {
                 failed = true;
                 None

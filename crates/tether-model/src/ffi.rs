@@ -564,3 +564,71 @@ pub(crate) fn node_extensions(node: SchemaPtr) -> Vec<(String, String, String)> 
     }
     out
 }
+
+/// The base type of the value a leaf or leaf-list entry holds. For a union this is the
+/// member type libyang chose when it stored the value (the `realtype` of the union's
+/// subvalue), which neither the schema nor the canonical text can tell; for a leafref,
+/// libyang already stores the target's type. `None` for any other node.
+pub(crate) fn value_base_type(node: &DataNodeRef<'_>) -> Option<ly::LY_DATA_TYPE::Type> {
+    let schema = data_schema(node);
+    if schema.is_null() {
+        return None;
+    }
+    let (kind, _) = schema_kind(schema);
+    if kind != ly::LYS_LEAF && kind != ly::LYS_LEAFLIST {
+        return None;
+    }
+    // SAFETY: a leaf or leaf-list data node is a lyd_node_term; its value, and a union's
+    // subvalue chain, live as long as the node.
+    unsafe {
+        let term = node.as_raw() as *const ly::lyd_node_term;
+        let mut value: *const ly::lyd_value = &(*term).value;
+        loop {
+            let t = (*value).realtype;
+            if t.is_null() {
+                return None;
+            }
+            let base = (*t).basetype;
+            if base != ly::LY_DATA_TYPE::LY_TYPE_UNION {
+                return Some(base);
+            }
+            let sub = (*value).__bindgen_anon_1.subvalue;
+            if sub.is_null() {
+                return None;
+            }
+            value = &(*sub).value;
+        }
+    }
+}
+
+/// The base types a value of `t` can take: `t`'s own, or for a union its members' in
+/// order (nested unions flattened), leafrefs resolved to their targets' types.
+pub(crate) fn value_base_types(
+    t: &yang3::schema::SchemaLeafType<'_>,
+) -> Vec<ly::LY_DATA_TYPE::Type> {
+    fn walk(raw: *const ly::lysc_type, out: &mut Vec<ly::LY_DATA_TYPE::Type>) {
+        if raw.is_null() {
+            return;
+        }
+        // SAFETY: compiled types of the static context live as long as the process; a
+        // union is a lysc_type_union whose `types` is a libyang sized array, a leafref a
+        // lysc_type_leafref with its resolved realtype.
+        unsafe {
+            match (*raw).basetype {
+                ly::LY_DATA_TYPE::LY_TYPE_UNION => {
+                    let types = (*(raw as *const ly::lysc_type_union)).types;
+                    for i in 0..array_count(types as *const u8) {
+                        walk(*types.add(i), out);
+                    }
+                }
+                ly::LY_DATA_TYPE::LY_TYPE_LEAFREF => {
+                    walk((*(raw as *const ly::lysc_type_leafref)).realtype, out);
+                }
+                b => out.push(b),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(t.as_raw(), &mut out);
+    out
+}

@@ -28,6 +28,7 @@ mod ffi;
 mod leaf_type;
 mod limits;
 pub mod path;
+mod scalar;
 mod schema;
 mod transaction;
 
@@ -35,6 +36,7 @@ pub use actions::{ActionError, ActionFuture, Actions};
 pub use config::ConfigTree;
 pub use edit::{Edit, EditOp, LeafChange, parent_path};
 pub use error::{ModelError, ValidationError};
+pub use scalar::{Scalar, is_implicit_default, value_base_types};
 pub use schema::{ModuleInfo, Schema, SchemaOptions};
 pub use tether_schema::*;
 pub use transaction::Prepared;

@@ -2,7 +2,7 @@
 
 use super::*;
 use tether_model::{LeafChange, SchemaOptions};
-use tether_proto::gnmi::PathElem;
+use tether_proto::gnmi::{PathElem, typed_value};
 use tether_store::CommitMeta;
 
 fn schema() -> &'static Schema {
@@ -60,7 +60,13 @@ fn on_change(p: &str) -> Vec<Filter> {
 
 fn register(hub: &Arc<Hub>, filters: Vec<Filter>, capacity: usize) -> Registration {
     let mut reg = hub.lock();
-    hub.insert(&mut reg, filters, HashSet::new(), capacity)
+    hub.insert(
+        &mut reg,
+        filters,
+        HashSet::new(),
+        WireEncoding::JsonIetf,
+        capacity,
+    )
 }
 
 fn group_leaf(id: u32, leaf: &str) -> String {
@@ -105,16 +111,19 @@ fn one_rendering_is_shared_by_every_subscriber_of_the_leaf() {
             )
         })
         .collect();
-    hub.on_commit(&CommitRecord {
-        id: 1,
-        time_ns: 42,
-        meta: CommitMeta::default(),
-        changes: vec![LeafChange {
-            path: group_leaf(1, "config/description"),
-            old: None,
-            new: Some("x".into()),
-        }],
-    });
+    hub.on_commit(
+        &CommitRecord {
+            id: 1,
+            time_ns: 42,
+            meta: CommitMeta::default(),
+            changes: vec![LeafChange {
+                path: group_leaf(1, "config/description"),
+                old: None,
+                new: Some("x".into()),
+            }],
+        },
+        &tether_model::ConfigTree::new(schema()),
+    );
     let (first, updates, deletes) = event(&mut subs[0]);
     assert_eq!(
         (updates.as_slice(), deletes.as_slice()),
@@ -211,7 +220,13 @@ fn deletes_counters_and_models() {
     let mut other_model = {
         let mut reg = hub.lock();
         let models = HashSet::from(["tether-conntrack-bypass".to_string()]);
-        hub.insert(&mut reg, on_change("/..."), models, 8)
+        hub.insert(
+            &mut reg,
+            on_change("/..."),
+            models,
+            WireEncoding::JsonIetf,
+            8,
+        )
     };
 
     // A state subtree removed above the subscribed leaf concerns it.

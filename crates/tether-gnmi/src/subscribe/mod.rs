@@ -28,8 +28,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
-use tether_proto::gnmi::{SubscribeRequest, subscribe_request, subscription_list};
+use tether_proto::gnmi::{SubscribeRequest, TypedValue, subscribe_request, subscription_list};
 use tokio::time::Instant;
 use tonic::{Status, Streaming};
 use tracing::{Instrument, Span};
@@ -66,7 +65,7 @@ struct Sub {
     next: Option<Instant>,
     last_full: Instant,
     /// What the last sample sent (for suppress_redundant).
-    last: HashMap<String, Value>,
+    last: HashMap<String, TypedValue>,
 }
 
 impl Sub {

@@ -6,8 +6,7 @@
 
 use std::collections::HashSet;
 
-use serde_json::Value;
-use tether_proto::gnmi::SubscribeResponse;
+use tether_proto::gnmi::{SubscribeResponse, TypedValue};
 use tokio::time::Instant;
 
 use super::{Ended, Subscription, Trigger};
@@ -35,7 +34,7 @@ impl Subscription {
             .filter(|p| !current.contains(p))
             .cloned()
             .collect();
-        let updates: Vec<(String, Value)> =
+        let updates: Vec<(String, TypedValue)> =
             if sub.trigger == Trigger::Sample && sub.suppress_redundant && !heartbeat_due {
                 leaves
                     .iter()

@@ -3,8 +3,7 @@
 //! Every mode reads through here, so that ONCE, POLL, the initial sync, SAMPLE and a resync
 //! after lost events all see the same data as a Get of the same paths.
 
-use serde_json::Value;
-use tether_proto::gnmi::{Notification, SubscribeResponse, Update, subscribe_response};
+use tether_proto::gnmi::{Notification, SubscribeResponse, TypedValue, Update, subscribe_response};
 
 use super::{Ended, Subscription};
 use crate::get::{now_ns, target_prefix};
@@ -13,7 +12,7 @@ use crate::view::{self, DataKind, Scope, Shape};
 
 impl Subscription {
     /// The leaves under `path` now, as (data path, value).
-    pub(super) fn leaves(&self, path: &ResolvedPath) -> Result<Vec<(String, Value)>, Ended> {
+    pub(super) fn leaves(&self, path: &ResolvedPath) -> Result<Vec<(String, TypedValue)>, Ended> {
         view::read(
             self.shared.schema,
             self.shared.store.as_ref(),
@@ -24,6 +23,7 @@ impl Subscription {
                 shape: Shape::Leaves,
                 models: &self.models,
                 depth: self.depth,
+                encoding: self.encoding,
             },
         )
         .map_err(|e| Ended::Failed(e.into()))
@@ -47,14 +47,14 @@ impl Subscription {
     pub(super) fn notification(
         &self,
         timestamp: i64,
-        updates: Vec<(String, Value)>,
+        updates: Vec<(String, TypedValue)>,
         deleted: Vec<String>,
     ) -> SubscribeResponse {
         let update = updates
             .into_iter()
             .map(|(p, v)| Update {
                 path: Some(path::to_gnmi(&p)),
-                val: Some(self.encoding.typed(&v)),
+                val: Some(v),
                 ..Default::default()
             })
             .collect();

@@ -8,7 +8,7 @@
 use std::sync::atomic::Ordering;
 
 use tether_proto::gnmi::{
-    Notification, SubscribeRequest, SubscribeResponse, Update, subscribe_response, typed_value,
+    Notification, SubscribeRequest, SubscribeResponse, Update, subscribe_response,
 };
 use tokio::time::Instant;
 use tonic::{Status, Streaming};
@@ -16,9 +16,9 @@ use tonic::{Status, Streaming};
 use super::outbox::Outbox;
 use super::snapshot::sync_response;
 use super::{Ended, Subscription, Trigger};
-use crate::encoding::WireEncoding;
 use crate::fanout::{Delivery, Filter, Registration, Rendered};
 use crate::get::{now_ns, target_prefix};
+use crate::path;
 
 impl Subscription {
     pub(super) async fn stream(
@@ -43,6 +43,7 @@ impl Subscription {
                 &self.shared,
                 filters,
                 self.models.clone(),
+                self.encoding,
                 self.shared.options.subscriber_queue.max(64),
             )
         });
@@ -122,33 +123,50 @@ impl Subscription {
             updates,
             deletes,
         } = d
-            && let Some(n) = self.event(&event, &updates, &deletes)
+            && let Some(n) = self.event(&event, &updates, &deletes)?
         {
             out.push(n)?;
         }
         Ok(())
     }
 
-    /// This subscription's part of a rendered event.
+    /// This subscription's part of a rendered event. A changed leaf-list entry is sent as
+    /// the whole leaf-list, read now, as every read sends it.
     fn event(
         &self,
         event: &Rendered,
         updates: &[u32],
         deletes: &[u32],
-    ) -> Option<SubscribeResponse> {
-        let update: Vec<Update> = updates
-            .iter()
-            .filter_map(|&i| event.updates.get(i as usize)?.as_ref())
-            .map(|u| self.retag(u.clone()))
-            .collect();
+    ) -> Result<Option<SubscribeResponse>, Ended> {
+        let mut update: Vec<Update> = Vec::new();
+        let mut lists: Vec<&str> = Vec::new();
+        for &i in updates {
+            match event.lists.get(i as usize).and_then(Option::as_deref) {
+                Some(list) if !lists.contains(&list) => lists.push(list),
+                Some(_) => {}
+                None => update.extend(event.updates.get(i as usize).cloned().flatten()),
+            }
+        }
+        for list in lists {
+            let Ok(rp) = path::resolve(self.shared.schema, None, Some(&path::to_gnmi(list))) else {
+                continue;
+            };
+            for (p, v) in self.leaves(&rp)? {
+                update.push(Update {
+                    path: Some(path::to_gnmi(&p)),
+                    val: Some(v),
+                    ..Default::default()
+                });
+            }
+        }
         let delete: Vec<_> = deletes
             .iter()
             .filter_map(|&i| event.deletes.get(i as usize)?.clone())
             .collect();
         if update.is_empty() && delete.is_empty() {
-            return None;
+            return Ok(None);
         }
-        Some(SubscribeResponse {
+        Ok(Some(SubscribeResponse {
             response: Some(subscribe_response::Response::Update(Notification {
                 timestamp: event.timestamp,
                 prefix: target_prefix(&self.target),
@@ -157,18 +175,7 @@ impl Subscription {
                 ..Default::default()
             })),
             ..Default::default()
-        })
-    }
-
-    /// Events are rendered as JSON_IETF; a JSON subscriber gets the same text in `json_val`.
-    fn retag(&self, mut u: Update) -> Update {
-        if self.encoding == WireEncoding::Json
-            && let Some(v) = u.val.as_mut()
-            && let Some(typed_value::Value::JsonIetfVal(b)) = v.value.take()
-        {
-            v.value = Some(typed_value::Value::JsonVal(b));
-        }
-        u
+        }))
     }
 
     /// After the subscriber missed events on a bus: the current values of every ON_CHANGE

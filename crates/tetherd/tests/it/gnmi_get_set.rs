@@ -380,7 +380,7 @@ async fn wildcards_and_not_found() {
     let e = c
         .get(GetRequest {
             path: vec![path("/link-state")],
-            encoding: Encoding::Proto as i32,
+            encoding: Encoding::Ascii as i32,
             ..Default::default()
         })
         .await;

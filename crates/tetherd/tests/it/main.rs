@@ -10,6 +10,7 @@ mod auth_hostile;
 mod bypass_limits;
 mod daemon_lifecycle;
 mod gnmi_commit_confirmed;
+mod gnmi_encodings;
 mod gnmi_extensions;
 mod gnmi_get_set;
 mod gnmi_paths;
