@@ -22,6 +22,8 @@ echo "== cargo test"
 cargo test --workspace --no-fail-fast
 echo "== benchmark smoke: the datastore bench in quick mode (prints numbers, asserts nothing; catches a bench that no longer runs)"
 TETHER_BENCH_QUICK=1 cargo test -p tether-store --benches
+echo "== benchmark smoke: the NETCONF-vs-gNMI bench in quick mode against a debug tetherd (seconds)"
+TETHER_BENCH_QUICK=1 cargo test -p tetherd --bench netconf
 echo "== deploy files (systemd unit, example config, collector configs)"
 bash tests/deploy_files.sh
 

@@ -5,6 +5,7 @@
 
 mod auth;
 pub mod netconf;
+pub mod netconf_client;
 pub use auth::*;
 
 use std::io::{BufRead, BufReader};
