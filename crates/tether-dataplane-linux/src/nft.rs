@@ -13,7 +13,7 @@ use crate::conntrack::{self, CtEntry};
 use crate::error::LinuxError;
 use crate::render::{
     self, ClassInfo, RenderOptions, Rendered, TABLE, base_chain, counter_object, element_lines,
-    timeout_name, timeout_object,
+    gate_script, rearm, timeout_name, timeout_object,
 };
 
 /// How an install was applied.
@@ -165,6 +165,10 @@ impl Installer {
         for (set, element) in &changes.added {
             element_lines("add", set, &[element], &mut script);
         }
+        // Arming flips gate chains only; it never needs a flush (a disarmed class keeps the
+        // bypass connections it built).
+        let gates_before = rearm(rendered, program);
+        script.push_str(&gate_script(&gates_before, &rendered.gates));
         *old_program = program.clone();
         if script.is_empty() {
             return Ok((ApplyKind::Unchanged, Vec::new()));
@@ -201,8 +205,15 @@ impl Installer {
         let new = render::render(program, self.options);
         let mut safe = false;
         let kind = match &self.installed {
-            Some((_, old)) if old.skeleton == new.skeleton && self.known.is_some() => {
-                let (script, only_safe_adds) = element_diff(old, &new);
+            // A conditional class names its ct timeout only in its gate (outside the
+            // skeleton), so equal skeletons need equal timeouts too.
+            Some((_, old))
+                if old.skeleton == new.skeleton
+                    && old.timeouts == new.timeouts
+                    && self.known.is_some() =>
+            {
+                let (mut script, only_safe_adds) = element_diff(old, &new);
+                script.push_str(&gate_script(&old.gates, &new.gates));
                 safe = only_safe_adds;
                 if script.is_empty() {
                     ApplyKind::Unchanged
@@ -273,6 +284,7 @@ impl Installer {
             let v: Vec<&String> = elems.iter().collect();
             element_lines("add", set, &v, &mut s);
         }
+        s.push_str(&gate_script(&BTreeMap::new(), &new.gates));
         let _s = info_span!("nft.apply", kind = "rebuild", bytes = s.len()).entered();
         tools.nft_apply(&s)?;
         let mut timeouts: BTreeSet<String> = existing.timeouts.into_iter().collect();

@@ -90,6 +90,8 @@ fn reference(bypass: bool, idle: Duration, extra: Vec<AclEntry>) -> BypassProgra
                 access_list: "StatelessTraffic".into(),
                 tcp_state_bypass: bypass,
                 idle_timeout: idle,
+                trigger: None,
+                armed: true,
             }],
         },
     );

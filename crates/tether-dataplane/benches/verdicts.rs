@@ -126,6 +126,8 @@ fn build_program(rng: &mut Rng) -> (BypassProgram, Vec<(IpAddr, IpAddr, u16)>) {
                     access_list: "bench".into(),
                     tcp_state_bypass: true,
                     idle_timeout: Duration::from_secs(900),
+                    trigger: None,
+                    armed: true,
                 }],
             },
         )]),

@@ -14,6 +14,8 @@
 //! chain k_X:      one rule per (run, layer, family) of X's access-list, in sequence order:
 //!                 permit run -> goto h_X ; deny run -> drop (bypass class) or return (other class)
 //! chain h_X:      bypass class, TCP: ct mark set, ct timeout set, counters, accept
+//!                 (conditional bypass class: jump g_X instead, which holds that rule while
+//!                 the class is armed and nothing while it is disarmed)
 //!                 otherwise: the stateful checks, then ct mark set and accept
 //! chain r_X:      the access-list again (permit run -> count, accept; deny run -> drop), then drop
 //! ```
@@ -54,7 +56,10 @@ use std::time::Duration;
 
 pub use acl::element_text;
 pub use names::timeout_name;
-pub use table::{base_chain, counter_object, element_lines, render, timeout_object};
+pub use table::{
+    base_chain, counter_object, element_lines, gate_rules, gate_script, rearm, render,
+    timeout_object,
+};
 
 /// The table Tether owns. Nothing outside it is ever touched.
 pub const TABLE: &str = "tether";
@@ -95,6 +100,10 @@ pub struct ClassInfo {
     pub bypass: bool,
     /// Seconds, rounded up, at least 1.
     pub timeout_secs: u32,
+    /// A conditional bypass class: its bypass accept sits in its gate chain `g_X`, which holds
+    /// it while `armed` and is empty otherwise, so arming flips one chain and never the skeleton.
+    pub conditional: bool,
+    pub armed: bool,
 }
 
 impl ClassInfo {
@@ -120,8 +129,11 @@ pub struct EntryPlacement {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rendered {
     /// Chains and rules, set declarations (without elements): equal skeletons mean the program
-    /// differs at most in set elements.
+    /// differs at most in set elements and in the gates' rules.
     pub skeleton: String,
+    /// Gate chain of each conditional bypass class → its rules now (the bypass accept while
+    /// armed, none while disarmed); not in the skeleton.
+    pub gates: BTreeMap<String, Vec<String>>,
     /// Set name → its declaration body.
     pub sets: BTreeMap<String, String>,
     /// Set name → elements.

@@ -112,6 +112,10 @@ pub fn render(program: &BypassProgram, options: RenderOptions) -> Rendered {
                 access_list: c.access_list.clone(),
                 bypass: c.tcp_state_bypass,
                 timeout_secs: timeout_secs(c.idle_timeout),
+                // A class disarmed without being conditional is gated too, so the render
+                // bypasses exactly when `PolicyClass::bypasses_now` says (as the simulator).
+                conditional: c.tcp_state_bypass && (c.trigger.is_some() || !c.armed),
+                armed: c.armed,
             };
             let rules = acl_rules
                 .get(c.access_list.as_str())
@@ -170,11 +174,14 @@ fn class_chains(
     if info.bypass {
         r.counters.insert(b.clone());
         r.timeouts.insert(info.timeout_secs);
-        h.push(format!(
-            "meta l4proto tcp ct mark set {:#010x} ct timeout set \"{}\" counter name \"{m}\" counter name \"{b}\" accept",
-            info.bypass_mark(),
-            timeout_name(info.timeout_secs)
-        ));
+        if info.conditional {
+            let g = class_object('g', id);
+            h.push(format!("jump {g}"));
+            r.gates.insert(g.clone(), gate_rules(info));
+            chains.push((g, Vec::new()));
+        } else {
+            h.push(bypass_accept(info));
+        }
     }
     h.push(format!("counter name \"{m}\""));
     if options.stateful_policy {
@@ -213,6 +220,66 @@ fn class_chains(
     }
     chains.push((class_object('h', id), h));
     chains.push((class_object('k', id), k));
+}
+
+/// The rule that builds a bypass connection of a class: mark, timeout, counters, accept.
+fn bypass_accept(info: &ClassInfo) -> String {
+    let (m, b) = (class_object('m', info.id), class_object('b', info.id));
+    format!(
+        "meta l4proto tcp ct mark set {:#010x} ct timeout set \"{}\" counter name \"{m}\" counter name \"{b}\" accept",
+        info.bypass_mark(),
+        timeout_name(info.timeout_secs)
+    )
+}
+
+/// The rules of a conditional class's gate chain: the bypass accept while armed, none while
+/// disarmed (the packet returns to the hit chain's stateful checks).
+pub fn gate_rules(info: &ClassInfo) -> Vec<String> {
+    if info.armed {
+        vec![bypass_accept(info)]
+    } else {
+        Vec::new()
+    }
+}
+
+/// The lines that turn `old`'s gate chains into `new`'s (both of one skeleton, or `old`
+/// empty after a rebuild): each gate that differs is flushed and refilled in the same
+/// transaction, so a packet sees the old rules or the new ones, never none by accident.
+pub fn gate_script(
+    old: &BTreeMap<String, Vec<String>>,
+    new: &BTreeMap<String, Vec<String>>,
+) -> String {
+    let mut s = String::new();
+    for (chain, rules) in new {
+        if old.get(chain) == Some(rules) {
+            continue;
+        }
+        let _ = writeln!(s, "flush chain inet {TABLE} {chain}");
+        for rule in rules {
+            let _ = writeln!(s, "add rule inet {TABLE} {chain} {rule}");
+        }
+    }
+    s
+}
+
+/// Sets each class's `armed` (and its gate's rules) from `program`, which has the classes of
+/// the render and differs from its program at most in set elements and arming; returns the
+/// gates as they were, for [`gate_script`].
+pub fn rearm(r: &mut Rendered, program: &BypassProgram) -> BTreeMap<String, Vec<String>> {
+    let before = r.gates.clone();
+    for info in &mut r.classes {
+        if let Some(c) = program
+            .policies
+            .get(&info.policy)
+            .and_then(|p| p.classes.iter().find(|c| c.name == info.class))
+        {
+            info.armed = c.armed;
+        }
+        if info.conditional {
+            r.gates.insert(class_object('g', info.id), gate_rules(info));
+        }
+    }
+    before
 }
 
 /// The `classify` chain: the interface's policy, else the global one.

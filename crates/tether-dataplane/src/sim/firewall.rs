@@ -133,7 +133,12 @@ impl SimState {
         let names = class.map(|r| self.names(r));
         let tcp = packet.protocol == IPPROTO_TCP;
         // tcp-state-bypass concerns TCP only; for other protocols a bypass class is an ordinary match.
-        let bypass = tcp && class.is_some_and(|r| self.program.class(r).bypass);
+        // A disarmed conditional class holds new connections to state like any other class.
+        let bypass = tcp
+            && class.is_some_and(|r| {
+                let c = self.program.class(r);
+                c.bypass && c.armed
+            });
         let (state, reason) = if bypass {
             (ConnectionState::Established, VerdictReason::Bypass)
         } else if !tcp {

@@ -291,6 +291,21 @@ pub fn normalize(v: Value) -> Value {
     }
 }
 
+/// Creates simulated interfaces (carrier up) with one Set.
+pub async fn sim_interfaces(c: &mut GNmiClient<Channel>, names: &[&str]) {
+    let ifs: Vec<Value> = names
+        .iter()
+        .map(|n| json!({"name": n, "config": {"name": n}, "simulation": {"config": {"carrier": true}}}))
+        .collect();
+    set_update(
+        c,
+        "/tether-interfaces:interfaces",
+        json!({"interface": ifs}),
+    )
+    .await
+    .expect("simulated interfaces created");
+}
+
 /// The reference scenario's bypass configuration (RFC 7951 content of `bypass`).
 pub fn scenario_bypass() -> Value {
     let policy = |name: &str| {

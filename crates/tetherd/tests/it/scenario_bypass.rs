@@ -58,17 +58,7 @@ async fn inject(sim: &mut SimulatorClient<Channel>, p: InjectPacketRequest) -> (
 }
 
 async fn interfaces(c: &mut GNmiClient<Channel>) {
-    let ifs: Vec<Value> = ["Inside", "MPLS"]
-        .iter()
-        .map(|n| json!({"name": n, "config": {"name": n}, "simulation": {"config": {"carrier": true}}}))
-        .collect();
-    set_update(
-        c,
-        "/tether-interfaces:interfaces",
-        json!({"interface": ifs}),
-    )
-    .await
-    .unwrap();
+    sim_interfaces(c, &["Inside", "MPLS"]).await;
 }
 
 /// Waits until the worker has installed what the last Set asked for: probes with a packet
@@ -252,17 +242,7 @@ async fn up_delay_waits_exactly_five_simulated_seconds() {
     let mut sim = SimulatorClient::connect(format!("http://{}", d.addr))
         .await
         .unwrap();
-    let ifs: Vec<Value> = ["Po11", "Gi1/1", "Gi1/2"]
-        .iter()
-        .map(|n| json!({"name": n, "config": {"name": n}, "simulation": {"config": {"carrier": true}}}))
-        .collect();
-    set_update(
-        &mut c,
-        "/tether-interfaces:interfaces",
-        json!({"interface": ifs}),
-    )
-    .await
-    .unwrap();
+    sim_interfaces(&mut c, &["Po11", "Gi1/1", "Gi1/2"]).await;
     set_update(
         &mut c,
         "/link-state/groups/group[id=1]",

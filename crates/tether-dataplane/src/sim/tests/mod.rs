@@ -41,6 +41,8 @@ fn class(name: &str, acl: &str, bypass: bool, idle: Duration) -> PolicyClass {
         access_list: acl.into(),
         tcp_state_bypass: bypass,
         idle_timeout: idle,
+        trigger: None,
+        armed: true,
     }
 }
 
