@@ -13,7 +13,8 @@
 //!   with the same declarations and elements, ct timeouts and counters.
 //!
 //! "Restarts" (the worker forgetting its program and the installer its table, the kernel's
-//! table staying) are mixed in. So is conditional bypass: every other bypass class gets a
+//! table staying) are mixed in. Classes get the three bypass modes (full, syn-check,
+//! stateless: the raw notrack chains) by name. So is conditional bypass: every other bypass class gets a
 //! trigger, and between commits a random one is armed or disarmed and installed with the
 //! arming-only delta the worker's `rearm` sends (the installer then flips its gate chain
 //! without rendering), checked against a fresh install like every other step. `TETHER_INCREMENTAL_STEPS` / `TETHER_INCREMENTAL_SEED` vary it.
@@ -25,7 +26,7 @@ use ops::Rng;
 use serde_json::json;
 use std::collections::BTreeMap;
 
-use tether_dataplane::{BypassProgram, ProgramDelta, Trigger, TriggerSource};
+use tether_dataplane::{BypassMode, BypassProgram, ProgramDelta, Trigger, TriggerSource};
 use tether_dataplane_linux::ApplyKind;
 use tether_dataplane_linux::model::{ModelTable, NftModel};
 use tether_dataplane_linux::offline::Installer;
@@ -133,11 +134,23 @@ impl Arms {
         tether_syntax::fnv::fnv1a_parts(&[class]).is_multiple_of(2)
     }
 
-    /// `program` with the triggers and armed flags stamped in (as `use_compiled` does).
+    /// The bypass mode of a class here: the three modes by name, so that they mix in one
+    /// policy and a rename moves a class between them.
+    fn mode(class: &str) -> BypassMode {
+        match tether_syntax::fnv::fnv1a_parts(&[class, "mode"]) % 3 {
+            0 => BypassMode::Full,
+            1 => BypassMode::SynCheck,
+            _ => BypassMode::Stateless,
+        }
+    }
+
+    /// `program` with the modes, triggers and armed flags stamped in (the flags as
+    /// `use_compiled` does).
     fn stamp(&self, program: &BypassProgram) -> BypassProgram {
         let mut p = program.clone();
         for (policy, pol) in &mut p.policies {
             for c in &mut pol.classes {
+                c.mode = Self::mode(&c.name);
                 if c.tcp_state_bypass && Self::conditional(&c.name) {
                     c.trigger = Some(Trigger {
                         source: TriggerSource::Interface("fib0".into()),

@@ -41,6 +41,7 @@ pub(super) struct CompiledClass {
     /// class builds new TCP connections with state checks but keeps re-checking the bypass
     /// connections it built.
     pub armed: bool,
+    pub mode: crate::program::BypassMode,
     pub idle_timeout: Duration,
     pub cells: ClassCells,
 }
@@ -112,6 +113,7 @@ impl CompiledProgram {
                         acl: acl_pos(&c.access_list),
                         bypass: c.tcp_state_bypass,
                         armed: c.armed,
+                        mode: c.mode,
                         idle_timeout: c.idle_timeout,
                         cells: ClassCells::default(),
                     })

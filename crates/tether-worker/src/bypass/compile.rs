@@ -10,8 +10,9 @@
 use std::time::Duration;
 
 use tether_dataplane::{
-    AccessList, AclAction, AclEntry, BypassProgram, DEFAULT_TCP_IDLE, IPPROTO_ICMP, IPPROTO_TCP,
-    IPPROTO_UDP, IpPrefix, Policy, PolicyClass, PortRange, ProgramError, Trigger, TriggerSource,
+    AccessList, AclAction, AclEntry, BypassMode, BypassProgram, DEFAULT_TCP_IDLE, IPPROTO_ICMP,
+    IPPROTO_TCP, IPPROTO_UDP, IpPrefix, Policy, PolicyClass, PortRange, ProgramError, Trigger,
+    TriggerSource,
 };
 use tether_model::Datastore;
 use tether_model::tether_conntrack_bypass::bypass::{self, Bypass};
@@ -152,6 +153,13 @@ pub fn compile_references(
                 access_list,
                 tcp_state_bypass,
                 idle_timeout,
+                mode: config
+                    .and_then(|c| c.bypass_mode)
+                    .map_or(BypassMode::Full, |m| match m {
+                        class_config::BypassMode::Full => BypassMode::Full,
+                        class_config::BypassMode::SynCheck => BypassMode::SynCheck,
+                        class_config::BypassMode::Stateless => BypassMode::Stateless,
+                    }),
                 trigger: config.and_then(trigger),
                 // The worker's arming decides (`bypass::arming`); armed until it has judged.
                 armed: true,

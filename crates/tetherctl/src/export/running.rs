@@ -115,6 +115,13 @@ fn read_bypass(b: Bypass, out: &mut Running) {
                     (None, Some(g)) => Some(format!("trigger-link-state-group {}", scalar(g))),
                     (None, None) => None,
                 };
+                if let Some(m) = cfg.bypass_mode.filter(|m| m.as_str() != "full") {
+                    untranslatable.push(format!(
+                        "policy-map {policy_name} class {}: bypass-mode {} (the ASA's tcp-state-bypass is the full mode; exported as that)",
+                        text(&c.name),
+                        m.as_str()
+                    ));
+                }
                 if let Some(t) = trigger {
                     let hold = cfg.trigger_hold_time.map_or(json!(60), |h| scalar(&h));
                     untranslatable.push(format!(

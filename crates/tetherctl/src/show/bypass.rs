@@ -77,6 +77,8 @@ pub struct PolicyClass {
     pub torn_down_idle: Option<u64>,
     pub torn_down_fin_rst: Option<u64>,
     pub torn_down_flushed: Option<u64>,
+    /// `syn-check` or `stateless` (None: the ASA's full bypass).
+    pub bypass_mode: Option<String>,
     /// Conditional bypass: `interface X` or `link-state group N`.
     pub trigger: Option<String>,
     pub trigger_hold: Option<u64>,
@@ -206,6 +208,9 @@ pub fn view_from_json(v: &Value) -> Result<BypassView, serde_json::Error> {
                         torn_down_idle: u(s.torn_down_idle),
                         torn_down_fin_rst: u(s.torn_down_fin_rst),
                         torn_down_flushed: u(s.torn_down_flushed),
+                        bypass_mode: (cfg.bypass_mode.map(|m| m.as_str().to_string()))
+                            .or(s.bypass_mode.map(|m| m.as_str().to_string()))
+                            .filter(|m| m != "full"),
                         trigger: match (
                             (cfg.trigger_interface.map(|i| i.to_string()))
                                 .or(s.trigger_interface.map(|i| i.to_string())),
@@ -346,7 +351,12 @@ fn render_policy(out: &mut String, view: &BypassView, p: &Policy) {
             }
         }
         if c.tcp_state_bypass {
-            out.push_str("      Set connection advanced-options: tcp-state-bypass\n");
+            match &c.bypass_mode {
+                Some(m) => out.push_str(&format!(
+                    "      Set connection advanced-options: tcp-state-bypass ({m})\n"
+                )),
+                None => out.push_str("      Set connection advanced-options: tcp-state-bypass\n"),
+            }
         }
         render_arming(out, c);
         if c.matched_packets.is_some() || c.matched_bytes.is_some() {
@@ -573,7 +583,7 @@ access-list StatelessTraffic line 4 extended permit tcp 198.19.1.0 255.255.255.0
     fn a_conditional_class_shows_its_trigger_and_arming() {
         let v = json!({"policies": {"policy": [{"name": "MPLS-policy", "config": {"name": "MPLS-policy"},
             "classes": {"class": [{"name": "tcp_bypass",
-                "config": {"name": "tcp_bypass", "tcp-state-bypass": true,
+                "config": {"name": "tcp_bypass", "tcp-state-bypass": true, "bypass-mode": "syn-check",
                            "trigger-link-state-group": 7, "trigger-hold-time": 30},
                 "state": {"bypass-armed": true, "armed-reason": "hold-time",
                           "armed-last-change": "2026-12-05T00:10:00Z",
@@ -581,7 +591,7 @@ access-list StatelessTraffic line 4 extended permit tcp 198.19.1.0 255.255.255.0
         let text = render(&view_from_json(&v).unwrap());
         assert!(
             text.contains(
-                "      Set connection advanced-options: tcp-state-bypass\n\
+                "      Set connection advanced-options: tcp-state-bypass (syn-check)\n\
                  \x20     Bypass trigger: link-state group 7 down, hold 0:00:30\n\
                  \x20     Bypass armed: yes (hold-time until 2026-12-05T00:12:30Z) since 2026-12-05T00:10:00Z, 3 transitions\n"
             ),

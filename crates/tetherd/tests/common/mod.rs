@@ -119,6 +119,16 @@ impl Daemon {
             .expect("connect")
     }
 
+    /// The `tether.sim.v1.Simulator` client on the same port.
+    pub async fn simulator(&self) -> tether_proto::sim::simulator_client::SimulatorClient<Channel> {
+        tether_proto::sim::simulator_client::SimulatorClient::connect(format!(
+            "http://{}",
+            self.addr
+        ))
+        .await
+        .expect("connect the simulator")
+    }
+
     /// SIGKILL, as a crash.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();

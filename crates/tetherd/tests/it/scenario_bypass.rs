@@ -133,9 +133,7 @@ fn counter(v: &Value, leaf: &str) -> u64 {
 async fn asymmetric_return_passes_only_with_the_bypass_policy_and_expires_when_idle() {
     let d = Daemon::start();
     let mut c = d.client().await;
-    let mut sim = SimulatorClient::connect(format!("http://{}", d.addr))
-        .await
-        .unwrap();
+    let mut sim = d.simulator().await;
     interfaces(&mut c).await;
 
     // Control run: the access-list, class and policies exist, but no service-policy binds
@@ -239,9 +237,7 @@ async fn asymmetric_return_passes_only_with_the_bypass_policy_and_expires_when_i
 async fn up_delay_waits_exactly_five_simulated_seconds() {
     let d = Daemon::start();
     let mut c = d.client().await;
-    let mut sim = SimulatorClient::connect(format!("http://{}", d.addr))
-        .await
-        .unwrap();
+    let mut sim = d.simulator().await;
     sim_interfaces(&mut c, &["Po11", "Gi1/1", "Gi1/2"]).await;
     set_update(
         &mut c,
@@ -296,4 +292,38 @@ async fn up_delay_waits_exactly_five_simulated_seconds() {
         .await
         .unwrap();
     until_verdict(&mut sim, probe("Gi1/2"), Verdict::Pass).await;
+}
+
+#[tokio::test]
+async fn bypass_modes_set_over_gnmi_change_the_simulated_verdicts() {
+    let d = Daemon::start();
+    let mut c = d.client().await;
+    let mut sim = d.simulator().await;
+    interfaces(&mut c).await;
+    set_update(&mut c, "/tether-conntrack-bypass:bypass", scenario_bypass())
+        .await
+        .unwrap();
+    let mode = "/tether-conntrack-bypass:bypass/policies/policy[name=MPLS-policy]/classes/class[name=tcp_bypass]/config/bypass-mode";
+    let mut port = 41000;
+    for (m, reason) in [
+        ("stateless", "stateless"),
+        ("syn-check", "no-syn-check"),
+        ("full", "bypass"),
+    ] {
+        set_update(&mut c, mode, json!(m)).await.unwrap();
+        // A fresh flow per probe, until the worker has installed the new mode.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            port += 1;
+            let (v, got) = inject(&mut sim, packet("MPLS", SITE, port, DC, 443, ack())).await;
+            if got == reason {
+                assert_eq!(v, Verdict::Pass, "{m}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "{m}: still {got}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let e = set_update(&mut c, mode, json!("loose")).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e:?}");
 }

@@ -119,9 +119,7 @@ fn scenario() -> Value {
 async fn bypass_is_armed_only_while_the_fibre_group_is_down_and_for_the_hold_after() {
     let d = Daemon::start();
     let mut c = d.client().await;
-    let mut sim = SimulatorClient::connect(format!("http://{}", d.addr))
-        .await
-        .unwrap();
+    let mut sim = d.simulator().await;
     sim_interfaces(&mut c, &["Inside", "MPLS", "Fibre"]).await;
     set_update(
         &mut c,
