@@ -16,7 +16,13 @@
 //! naming the class (`0x7e` in the top byte, the class id below; `0x7f` for ordinary classes). So
 //! the kernel expires bypass connections after their idle timeout like the ASA's `b` flag, Tether
 //! counts them from conntrack, and every later packet of the connection is checked again against
-//! the class's access-list (`ct mark vmap`), both directions, as the simulator does.
+//! the class's access-list (`ct mark vmap`), both directions, as the simulator does. That is
+//! bypass mode `full`. Mode `syn-check` builds an ordinary entry from a packet that is not a
+//! SYN (conntrack's mid-stream pickup) with a ct timeout object that holds only the
+//! established states to the idle timeout, so FIN/RST and invalid packets are handled as
+//! usual. Mode `stateless` is DESIGN §3 option (a): `notrack` in a raw-priority prerouting
+//! chain that repeats the policy's first match, and an accept of `ct state untracked` behind
+//! the class's access-list in the forward chain.
 //!
 //! Updates never reset live connections' timers: when only set elements differ the install adds
 //! and deletes elements in place; otherwise chains and sets are rebuilt in one transaction while the
@@ -474,8 +480,8 @@ impl Dataplane for LinuxDataplane {
         self.apply_bypass(program, Some(delta))
     }
 
-    /// Class counters from the table's named counters and conntrack. `torn_down_idle` of a bypass
-    /// class is derived (built − current − flushed: a bypass entry ends only by its timeout or a
+    /// Class counters from the table's named counters and conntrack. `torn_down_idle` of a `full`
+    /// bypass class is derived (built − current − flushed: a bypass entry ends only by its timeout or a
     /// flush); `torn_down_fin_rst` and ordinary classes' teardowns are not tracked (0). Access-list
     /// entry hits come from the sets' per-element counters: exact for entries alone in their run,
     /// approximate (the kernel picks one overlapping element) inside a run of overlapping entries.
@@ -517,9 +523,15 @@ impl Dataplane for LinuxDataplane {
                 bypass_built: built_b,
                 connections_current: bypass_current + other_current,
                 connections_built: built_b + built_n,
-                torn_down_idle: built_b
-                    .saturating_sub(bypass_current)
-                    .saturating_sub(flushed),
+                // Only a `full` class's entries end by their timeout alone; a syn-check
+                // class's are ordinary entries, whose teardowns are not tracked.
+                torn_down_idle: if c.mode == tether_dataplane::BypassMode::Full {
+                    built_b
+                        .saturating_sub(bypass_current)
+                        .saturating_sub(flushed)
+                } else {
+                    0
+                },
                 torn_down_fin_rst: 0,
                 torn_down_flushed: flushed,
             });

@@ -13,7 +13,7 @@ use crate::conntrack::{self, CtEntry};
 use crate::error::LinuxError;
 use crate::render::{
     self, ClassInfo, RenderOptions, Rendered, TABLE, base_chain, counter_object, element_lines,
-    timeout_name, timeout_object,
+    gate_script, raw_base_chain, rearm,
 };
 
 /// How an install was applied.
@@ -165,6 +165,10 @@ impl Installer {
         for (set, element) in &changes.added {
             element_lines("add", set, &[element], &mut script);
         }
+        // Arming flips gate chains only; it never needs a flush (a disarmed class keeps the
+        // bypass connections it built).
+        let gates_before = rearm(rendered, program);
+        script.push_str(&gate_script(&gates_before, &rendered.gates));
         *old_program = program.clone();
         if script.is_empty() {
             return Ok((ApplyKind::Unchanged, Vec::new()));
@@ -201,8 +205,16 @@ impl Installer {
         let new = render::render(program, self.options);
         let mut safe = false;
         let kind = match &self.installed {
-            Some((_, old)) if old.skeleton == new.skeleton && self.known.is_some() => {
-                let (script, only_safe_adds) = element_diff(old, &new);
+            // A conditional class names its ct timeout only in its gate (outside the
+            // skeleton), so equal skeletons need equal timeouts too.
+            Some((_, old))
+                if old.skeleton == new.skeleton
+                    && old.timeouts == new.timeouts
+                    && old.established_timeouts == new.established_timeouts
+                    && self.known.is_some() =>
+            {
+                let (mut script, only_safe_adds) = element_diff(old, &new);
+                script.push_str(&gate_script(&old.gates, &new.gates));
                 safe = only_safe_adds;
                 if script.is_empty() {
                     ApplyKind::Unchanged
@@ -255,9 +267,8 @@ impl Installer {
             "add table inet {TABLE} {{ comment \"managed by Tether: do not edit\"; }}"
         );
         s.push_str(&base_chain());
-        for t in &new.timeouts {
-            s.push_str(&timeout_object(*t));
-        }
+        s.push_str(&raw_base_chain());
+        s.push_str(&new.timeout_objects());
         for c in &new.counters {
             s.push_str(&counter_object(c, &new.classes));
         }
@@ -273,10 +284,11 @@ impl Installer {
             let v: Vec<&String> = elems.iter().collect();
             element_lines("add", set, &v, &mut s);
         }
+        s.push_str(&gate_script(&BTreeMap::new(), &new.gates));
         let _s = info_span!("nft.apply", kind = "rebuild", bytes = s.len()).entered();
         tools.nft_apply(&s)?;
         let mut timeouts: BTreeSet<String> = existing.timeouts.into_iter().collect();
-        timeouts.extend(new.timeouts.iter().map(|t| timeout_name(*t)));
+        timeouts.extend(new.timeout_names());
         let mut counters: BTreeSet<String> = existing.counters.into_iter().collect();
         counters.extend(new.counters.iter().cloned());
         self.known = Some(Listing {
@@ -308,7 +320,9 @@ impl Installer {
             let before = old_classes.iter().find(|c| c.id == e.class_id());
             let keep = match now {
                 Some(c) => {
+                    // Only a `full` class builds entries with a bypass mark.
                     c.bypass
+                        && c.mode == tether_dataplane::BypassMode::Full
                         && before.is_none_or(|b| b.timeout_secs == c.timeout_secs)
                         && classify(program, &c.policy, &e) == Some(Ok(c.class.as_str()))
                 }
@@ -338,7 +352,7 @@ impl Installer {
         let Some(existing) = self.known.clone() else {
             return Ok(());
         };
-        let want_t: BTreeSet<String> = new.timeouts.iter().map(|t| timeout_name(*t)).collect();
+        let want_t: BTreeSet<String> = new.timeout_names();
         let mut s = String::new();
         for t in existing.timeouts.iter().filter(|t| !want_t.contains(*t)) {
             let _ = writeln!(s, "delete ct timeout inet {TABLE} {t}");
@@ -381,7 +395,7 @@ impl Installer {
         let sets: BTreeSet<&String> = l.sets.iter().collect();
         let want_chains: BTreeSet<&String> = r.chains.iter().collect();
         let want_sets: BTreeSet<&String> = r.sets.keys().collect();
-        let timeouts: BTreeSet<String> = r.timeouts.iter().map(|t| timeout_name(*t)).collect();
+        let timeouts: BTreeSet<String> = r.timeout_names();
         let have_t: BTreeSet<String> = l.timeouts.iter().cloned().collect();
         let have_c: BTreeSet<String> = l.counters.iter().cloned().collect();
         if chains != want_chains

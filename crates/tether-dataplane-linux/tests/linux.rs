@@ -90,6 +90,9 @@ fn reference(bypass: bool, idle: Duration, extra: Vec<AclEntry>) -> BypassProgra
                 access_list: "StatelessTraffic".into(),
                 tcp_state_bypass: bypass,
                 idle_timeout: idle,
+                mode: Default::default(),
+                trigger: None,
+                armed: true,
             }],
         },
     );

@@ -137,6 +137,11 @@ pub enum VerdictReason {
     NewFlow,
     /// A tcp-state-bypass class matched: a bypass entry was built without any TCP state check.
     Bypass,
+    /// A `syn-check` bypass class matched a TCP packet that is not a SYN: an ordinary entry
+    /// was built without the SYN check (Junos `no-syn-check`).
+    NoSynCheck,
+    /// A `stateless` bypass class matched: passed on its access-list alone, no entry built.
+    Stateless,
     /// The access-list of a bypass class denied the packet (first match was `deny`).
     AclDeny,
     /// A TCP packet that is not an initial SYN and has no connection entry.
@@ -154,6 +159,8 @@ impl VerdictReason {
             VerdictReason::NewSyn => "new-syn",
             VerdictReason::NewFlow => "new-flow",
             VerdictReason::Bypass => "bypass",
+            VerdictReason::NoSynCheck => "no-syn-check",
+            VerdictReason::Stateless => "stateless",
             VerdictReason::AclDeny => "acl-deny",
             VerdictReason::NoConnection => "no-connection",
             VerdictReason::InterfaceDown => "interface-down",

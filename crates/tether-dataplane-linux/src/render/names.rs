@@ -13,6 +13,16 @@ pub fn timeout_name(secs: u32) -> String {
     format!("t_{secs}")
 }
 
+/// The ct timeout object of a `syn-check` class's idle timeout of `secs` seconds.
+pub fn established_timeout_name(secs: u32) -> String {
+    format!("te_{secs}")
+}
+
+/// The chain of a policy in the raw (notrack) classification, from its 32-bit id.
+pub(super) fn raw_policy_chain(id: u32) -> String {
+    format!("rp_{id:08x}")
+}
+
 /// The key of an access-list's sets (`a<id>`), from its 32-bit id.
 pub(super) fn acl_key(id: u32) -> String {
     format!("a{id:08x}")

@@ -16,7 +16,7 @@ use crate::conntrack::{
 use crate::counters::BypassCounters;
 use crate::event::DataplaneEvent;
 use crate::packet::{IPPROTO_TCP, InjectResult, Packet, Verdict, VerdictReason};
-use crate::program::BypassProgram;
+use crate::program::{BypassMode, BypassProgram};
 
 impl SimState {
     pub(super) fn inject(&mut self, packet: &Packet) -> InjectResult {
@@ -133,9 +133,21 @@ impl SimState {
         let names = class.map(|r| self.names(r));
         let tcp = packet.protocol == IPPROTO_TCP;
         // tcp-state-bypass concerns TCP only; for other protocols a bypass class is an ordinary match.
-        let bypass = tcp && class.is_some_and(|r| self.program.class(r).bypass);
-        let (state, reason) = if bypass {
+        // A disarmed conditional class holds new connections to state like any other class.
+        let mode = class.and_then(|r| {
+            let c = self.program.class(r);
+            (tcp && c.bypass && c.armed).then_some(c.mode)
+        });
+        // Only the full mode builds a bypass entry (flag-immune, ACL-checked per packet); a
+        // syn-check entry is an ordinary one that did not need a SYN.
+        let bypass = mode == Some(BypassMode::Full);
+        let (state, reason) = if mode == Some(BypassMode::Stateless) {
+            // No entry at all: the access-list's permit (counted above) was the whole judgement.
+            return verdict(Verdict::Pass, VerdictReason::Stateless, None, names);
+        } else if bypass {
             (ConnectionState::Established, VerdictReason::Bypass)
+        } else if mode == Some(BypassMode::SynCheck) && !packet.tcp_flags.is_initial_syn() {
+            (ConnectionState::Established, VerdictReason::NoSynCheck)
         } else if !tcp {
             (ConnectionState::Established, VerdictReason::NewFlow)
         } else if packet.tcp_flags.is_initial_syn() {
@@ -174,7 +186,7 @@ impl SimState {
         if let Some(r) = class {
             let cells = &mut self.program.class_mut(r).cells;
             cells.connections_built += 1;
-            if bypass {
+            if bypass || reason == VerdictReason::NoSynCheck {
                 cells.bypass_built += 1;
             }
         }
@@ -274,7 +286,9 @@ impl SimState {
                     .map(|p| self.program.classify(p, &flow, false));
                 let still_built = match (now_classified, new_ref) {
                     (Some(Classification::Class(c)), Some(r)) => {
-                        c == r && self.program.class(r).bypass
+                        c == r
+                            && self.program.class(r).bypass
+                            && self.program.class(r).mode == BypassMode::Full
                     }
                     _ => false,
                 };

@@ -37,6 +37,11 @@ pub(super) struct CompiledClass {
     pub name: Arc<str>,
     acl: usize,
     pub bypass: bool,
+    /// Conditional bypass armed (always true for an unconditional class): a disarmed bypass
+    /// class builds new TCP connections with state checks but keeps re-checking the bypass
+    /// connections it built.
+    pub armed: bool,
+    pub mode: crate::program::BypassMode,
     pub idle_timeout: Duration,
     pub cells: ClassCells,
 }
@@ -107,6 +112,8 @@ impl CompiledProgram {
                         name: Arc::from(c.name.as_str()),
                         acl: acl_pos(&c.access_list),
                         bypass: c.tcp_state_bypass,
+                        armed: c.armed,
+                        mode: c.mode,
                         idle_timeout: c.idle_timeout,
                         cells: ClassCells::default(),
                     })

@@ -10,6 +10,8 @@
 //!       Set connection timeout policy:
 //!         idle 0:15:00
 //!       Set connection advanced-options: tcp-state-bypass
+//!       Bypass trigger: interface trk0 down, hold 0:01:00
+//!       Bypass armed: no (trigger-up) since 2026-12-05T00:10:00Z, 2 transitions
 //!       Matched: 12 packets, 1200 bytes
 //!       Bypass connections: 1 current, 3 built; torn down: 2 idle, 0 FIN/RST, 0 flushed
 //!   Status: applied
@@ -75,6 +77,16 @@ pub struct PolicyClass {
     pub torn_down_idle: Option<u64>,
     pub torn_down_fin_rst: Option<u64>,
     pub torn_down_flushed: Option<u64>,
+    /// `syn-check` or `stateless` (None: the ASA's full bypass).
+    pub bypass_mode: Option<String>,
+    /// Conditional bypass: `interface X` or `link-state group N`.
+    pub trigger: Option<String>,
+    pub trigger_hold: Option<u64>,
+    pub armed: Option<bool>,
+    pub armed_reason: Option<String>,
+    pub armed_since: Option<String>,
+    pub hold_until: Option<String>,
+    pub arm_transitions: Option<u64>,
 }
 
 /// A service-policy: a policy applied to an interface (or globally) and whether the dataplane
@@ -196,6 +208,26 @@ pub fn view_from_json(v: &Value) -> Result<BypassView, serde_json::Error> {
                         torn_down_idle: u(s.torn_down_idle),
                         torn_down_fin_rst: u(s.torn_down_fin_rst),
                         torn_down_flushed: u(s.torn_down_flushed),
+                        bypass_mode: (cfg.bypass_mode.map(|m| m.as_str().to_string()))
+                            .or(s.bypass_mode.map(|m| m.as_str().to_string()))
+                            .filter(|m| m != "full"),
+                        trigger: match (
+                            (cfg.trigger_interface.map(|i| i.to_string()))
+                                .or(s.trigger_interface.map(|i| i.to_string())),
+                            (cfg.trigger_link_state_group.map(u16::from))
+                                .or(s.trigger_link_state_group.map(u16::from)),
+                        ) {
+                            (Some(i), _) => Some(format!("interface {i}")),
+                            (None, Some(g)) => Some(format!("link-state group {g}")),
+                            (None, None) => None,
+                        },
+                        trigger_hold: (cfg.trigger_hold_time.map(|t| u64::from(u32::from(t))))
+                            .or(s.trigger_hold_time.map(|t| u64::from(u32::from(t)))),
+                        armed: s.bypass_armed,
+                        armed_reason: s.armed_reason.map(|r| r.as_str().to_string()),
+                        armed_since: s.armed_last_change.map(|t| t.to_string()),
+                        hold_until: s.hold_until.map(|t| t.to_string()),
+                        arm_transitions: u(s.arm_transitions),
                     }
                 })
                 .collect(),
@@ -319,8 +351,14 @@ fn render_policy(out: &mut String, view: &BypassView, p: &Policy) {
             }
         }
         if c.tcp_state_bypass {
-            out.push_str("      Set connection advanced-options: tcp-state-bypass\n");
+            match &c.bypass_mode {
+                Some(m) => out.push_str(&format!(
+                    "      Set connection advanced-options: tcp-state-bypass ({m})\n"
+                )),
+                None => out.push_str("      Set connection advanced-options: tcp-state-bypass\n"),
+            }
         }
+        render_arming(out, c);
         if c.matched_packets.is_some() || c.matched_bytes.is_some() {
             out.push_str(&format!(
                 "      Matched: {} packets, {} bytes\n",
@@ -339,6 +377,37 @@ fn render_policy(out: &mut String, view: &BypassView, p: &Policy) {
             ));
         }
     }
+}
+
+/// A conditional class's trigger and whether its bypass is armed now, and why (nothing for an
+/// unconditional class, whose layout stays the ASA's).
+fn render_arming(out: &mut String, c: &PolicyClass) {
+    let Some(trigger) = &c.trigger else { return };
+    out.push_str(&format!(
+        "      Bypass trigger: {trigger} down, hold {}\n",
+        hms(c.trigger_hold.unwrap_or(60))
+    ));
+    let Some(armed) = c.armed else {
+        out.push_str("      Bypass armed: unknown (no state from the daemon yet)\n");
+        return;
+    };
+    let mut line = format!(
+        "      Bypass armed: {} ({}",
+        if armed { "yes" } else { "no" },
+        c.armed_reason.as_deref().unwrap_or("?")
+    );
+    if let Some(until) = &c.hold_until {
+        line.push_str(&format!(" until {until}"));
+    }
+    line.push(')');
+    if let Some(since) = &c.armed_since {
+        line.push_str(&format!(" since {since}"));
+    }
+    if let Some(n) = c.arm_transitions {
+        line.push_str(&format!(", {n} transitions"));
+    }
+    out.push_str(&line);
+    out.push('\n');
 }
 
 /// `show access-list` as the ASA prints it: a header with the number of entries (ACEs,
@@ -508,6 +577,26 @@ access-list StatelessTraffic line 3 remark Inbound Traffic
 access-list StatelessTraffic line 4 extended permit tcp 198.19.1.0 255.255.255.0 198.18.1.0 255.255.255.0 (hitcnt=5)
 ";
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn a_conditional_class_shows_its_trigger_and_arming() {
+        let v = json!({"policies": {"policy": [{"name": "MPLS-policy", "config": {"name": "MPLS-policy"},
+            "classes": {"class": [{"name": "tcp_bypass",
+                "config": {"name": "tcp_bypass", "tcp-state-bypass": true, "bypass-mode": "syn-check",
+                           "trigger-link-state-group": 7, "trigger-hold-time": 30},
+                "state": {"bypass-armed": true, "armed-reason": "hold-time",
+                          "armed-last-change": "2026-12-05T00:10:00Z",
+                          "hold-until": "2026-12-05T00:12:30Z", "arm-transitions": "3"}}]}}]}});
+        let text = render(&view_from_json(&v).unwrap());
+        assert!(
+            text.contains(
+                "      Set connection advanced-options: tcp-state-bypass (syn-check)\n\
+                 \x20     Bypass trigger: link-state group 7 down, hold 0:00:30\n\
+                 \x20     Bypass armed: yes (hold-time until 2026-12-05T00:12:30Z) since 2026-12-05T00:10:00Z, 3 transitions\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]
