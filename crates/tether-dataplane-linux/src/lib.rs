@@ -47,6 +47,7 @@ mod link;
 pub mod model;
 mod nft;
 pub mod render;
+mod teardowns;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -154,6 +155,7 @@ struct BypassState {
     flushed: BTreeMap<(String, String), u64>,
     rp_filter: Vec<RpFilterWarning>,
     last_apply: Option<ApplyKind>,
+    teardowns: teardowns::Teardowns,
 }
 
 /// The Linux dataplane. Create it once per namespace; share it as `Arc<dyn Dataplane>`.
@@ -163,6 +165,19 @@ pub struct LinuxDataplane {
     commands: mpsc::UnboundedSender<Command>,
     bypass: Mutex<BypassState>,
     events: broadcast::Sender<DataplaneEvent>,
+    /// conntrack DESTROY events for Tether's marks, and the `conntrack -E` that prints them.
+    ct_queue: Arc<teardowns::Queue>,
+    ct_events: Mutex<Option<std::process::Child>>,
+}
+
+impl Drop for LinuxDataplane {
+    fn drop(&mut self) {
+        let child = self.ct_events.get_mut().map(Option::take);
+        if let Ok(Some(mut c)) = child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
 }
 
 impl std::fmt::Debug for LinuxDataplane {
@@ -194,12 +209,15 @@ impl LinuxDataplane {
         let (commands, _thread) =
             link::start(link.clone(), config.netns.clone(), config.carrier_poll)
                 .map_err(|e| e.into_dataplane("starting the netlink monitor"))?;
-        let bypass = BypassState {
+        let ct_queue = Arc::new(teardowns::Queue::default());
+        let ct_events = teardowns::start(&tools, ct_queue.clone());
+        let mut bypass = BypassState {
             installer: Installer::new(RenderOptions {
                 stateful_policy: config.stateful_policy,
             }),
             ..Default::default()
         };
+        bypass.teardowns.live = ct_events.is_some();
         info!(netns = config.netns.as_deref(), "Linux dataplane ready");
         Ok(Self {
             tools,
@@ -207,6 +225,8 @@ impl LinuxDataplane {
             commands,
             bypass: Mutex::new(bypass),
             events,
+            ct_queue,
+            ct_events: Mutex::new(ct_events),
         })
     }
 
@@ -367,6 +387,8 @@ impl LinuxDataplane {
             .map_err(|e| e.into_dataplane("installing the bypass program"))?;
         span.record("kind", format!("{kind:?}"));
         span.record("flushed", flushed.len());
+        let deleted = std::mem::take(&mut st.installer.deleted);
+        st.teardowns.deleted_by_tether(deleted);
         if kind == ApplyKind::Rebuild {
             // Interfaces and policies change only with the structure.
             st.rp_filter = self.check_rp_filter(program);
@@ -515,13 +537,17 @@ impl Dataplane for LinuxDataplane {
         self.apply_bypass(program, Some(delta))
     }
 
-    /// Class counters from the table's named counters and conntrack. `torn_down_idle` of a `full`
+    /// Class counters from the table's named counters and conntrack. Teardowns come from
+    /// conntrack's DESTROY events (`teardowns`: idle and FIN/RST per class, Tether's own
+    /// flushes told apart); only when `conntrack -E` cannot run, `torn_down_idle` of a `full`
     /// bypass class is derived (built − current − flushed: a bypass entry ends only by its timeout or a
     /// flush); `torn_down_fin_rst` and ordinary classes' teardowns are not tracked (0). Access-list
     /// entry hits come from the sets' per-element counters: exact for entries alone in their run,
     /// approximate (the kernel picks one overlapping element) inside a run of overlapping entries.
     fn bypass_counters(&self) -> Result<BypassCounters, DataplaneError> {
-        let st = self.lock();
+        let mut st = self.lock();
+        st.teardowns.drain(&self.ct_queue);
+        let st = st;
         let Some((_, rendered)) = &st.installer.installed else {
             return Ok(BypassCounters {
                 flushed_total: st.flushed_total,
@@ -533,6 +559,7 @@ impl Dataplane for LinuxDataplane {
         let entries = conntrack::list_tagged(&self.tools)
             .map_err(|e| e.into_dataplane("reading conntrack"))?;
         let get = |n: String| counters.get(&n).copied().unwrap_or_default();
+        let events = |mark: u32| st.teardowns.by_mark.get(&mark).copied().unwrap_or_default();
         let mut classes = Vec::new();
         for c in &rendered.classes {
             let (mp, mb) = get(format!("m_{:06x}", c.id));
@@ -558,16 +585,18 @@ impl Dataplane for LinuxDataplane {
                 bypass_built: built_b,
                 connections_current: bypass_current + other_current,
                 connections_built: built_b + built_n,
-                // Only a `full` class's entries end by their timeout alone; a syn-check
-                // class's are ordinary entries, whose teardowns are not tracked.
-                torn_down_idle: if c.mode == tether_dataplane::BypassMode::Full {
+                // From conntrack's DESTROY events; without them, derived for a `full` class
+                // (its entries end by their timeout alone) and not tracked for the others.
+                torn_down_idle: if st.teardowns.live {
+                    events(c.bypass_mark()).idle + events(c.classified_mark()).idle
+                } else if c.mode == tether_dataplane::BypassMode::Full {
                     built_b
                         .saturating_sub(bypass_current)
                         .saturating_sub(flushed)
                 } else {
                     0
                 },
-                torn_down_fin_rst: 0,
+                torn_down_fin_rst: events(c.classified_mark()).fin_rst,
                 torn_down_flushed: flushed,
                 refused_conn_max: get(format!("l_{:06x}", c.id)).0,
                 refused_embryonic_conn_max: 0,

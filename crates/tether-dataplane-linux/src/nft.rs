@@ -106,6 +106,9 @@ pub struct Installer {
     /// the table (listing reads every set element: ~0.1 s at 10,000). `None`: list before the next
     /// rebuild (first install, after a failure, drift).
     known: Option<Listing>,
+    /// Every conntrack entry installs deleted since this was last taken (counted as flushed or
+    /// not), so their DESTROY events are not taken for teardowns.
+    pub deleted: Vec<crate::teardowns::Tuple>,
 }
 
 /// Which class a packet without a connection falls into under `policy` (the simulator's rules):
@@ -137,6 +140,7 @@ impl Installer {
             options,
             installed: None,
             known: None,
+            deleted: Vec::new(),
         }
     }
 
@@ -305,7 +309,7 @@ impl Installer {
     /// timeout (a removed class, an access-list that no longer selects them, a changed timeout).
     /// Bypass connections survive it: their next packet, mid-flow, builds a fresh entry.
     fn flush_stale(
-        &self,
+        &mut self,
         tools: &dyn Kernel,
         program: &BypassProgram,
         old_classes: &[ClassInfo],
@@ -330,6 +334,7 @@ impl Installer {
             };
             if !keep {
                 conntrack::delete(tools, &e)?;
+                self.deleted.push(crate::teardowns::tuple(&e));
                 // A changed timeout is not a teardown: the connection rebuilds at once.
                 let counted =
                     now.is_none_or(|c| before.is_none_or(|b| b.timeout_secs == c.timeout_secs));
