@@ -36,7 +36,8 @@
 //! See [`link`](crate::link): an initial dump, `RTNLGRP_LINK` notifications, and a 10 ms
 //! `RTM_GETLINK` poll of `IFF_LOWER_UP`, because the kernel holds back carrier-down notifications
 //! (about one per second host-wide). Tether's disable is protodown where the driver has it (macvlan,
-//! vxlan, most physical NICs) and admin down otherwise; admin downs are recorded in a file so a
+//! vxlan, most physical NICs), with Tether's own protodown reason bit so other daemons' protodown
+//! is left alone, and admin down otherwise; admin downs are recorded in a file so a
 //! restart re-enables exactly those.
 
 mod cmd;
