@@ -76,6 +76,32 @@ pub mod offline {
 }
 use crate::render::{ClassInfo, RenderOptions};
 
+/// Refuses what this dataplane cannot enforce, so a program is never installed with part of
+/// it silently left out: `embryonic-conn-max`. nftables can only count embryonic connections
+/// in a dynamic set of `size N` whose ids are deleted once established, and the kernel frees a
+/// deleted element's slot only at the set's garbage collection (measured here: about 1 s, one
+/// SYN retransmission), so the next connection would be refused while the class is below its
+/// limit.
+fn refuse_unsupported(program: &BypassProgram) -> Result<(), DataplaneError> {
+    for (policy, p) in &program.policies {
+        if let Some(c) = p
+            .classes
+            .iter()
+            .find(|c| c.limits.embryonic_conn_max.is_some())
+        {
+            tracing::error!(
+                policy,
+                class = c.name,
+                "embryonic-conn-max is not supported by the Linux dataplane"
+            );
+            return Err(DataplaneError::Unsupported(
+                "embryonic-conn-max (the Linux dataplane cannot count embryonic connections exactly)",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// How long `set_tether_disabled` waits for the netlink thread.
 const NETLINK_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -333,6 +359,7 @@ impl LinuxDataplane {
         );
         let _g = span.enter();
         program.validate()?;
+        refuse_unsupported(program)?;
         let mut st = self.lock();
         let (kind, flushed) = st
             .installer
@@ -403,6 +430,14 @@ impl LinuxDataplane {
                 _ => ConnectionState::Established,
             },
             idle_timeout: idle,
+            embryonic_timeout: class
+                .and_then(|c| c.embryonic_secs)
+                .map_or(tether_dataplane::EMBRYONIC_TIMEOUT, |s| {
+                    Duration::from_secs(u64::from(s))
+                }),
+            half_closed_timeout: class
+                .and_then(|c| c.half_closed_secs)
+                .map(|s| Duration::from_secs(u64::from(s))),
             // conntrack has no creation time without nf_conntrack_timestamp.
             built_ns: last_seen_ns,
             last_seen_ns,
@@ -534,6 +569,8 @@ impl Dataplane for LinuxDataplane {
                 },
                 torn_down_fin_rst: 0,
                 torn_down_flushed: flushed,
+                refused_conn_max: get(format!("l_{:06x}", c.id)).0,
+                refused_embryonic_conn_max: 0,
             });
         }
         classes.sort_by(|a, b| (&a.policy, &a.class).cmp(&(&b.policy, &b.class)));

@@ -126,6 +126,7 @@ fn build_program(rng: &mut Rng) -> (BypassProgram, Vec<(IpAddr, IpAddr, u16)>) {
                     access_list: "bench".into(),
                     tcp_state_bypass: true,
                     idle_timeout: Duration::from_secs(900),
+                    limits: Default::default(),
                     mode: Default::default(),
                     trigger: None,
                     armed: true,

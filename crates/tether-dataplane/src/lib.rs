@@ -42,7 +42,7 @@ pub use packet::{
 };
 pub use prefix::{IpPrefix, PortRange};
 pub use program::{
-    AccessList, AclAction, AclEntry, BypassMode, BypassProgram, Policy, PolicyClass, Trigger,
-    TriggerSource,
+    AccessList, AclAction, AclEntry, BypassMode, BypassProgram, ClassLimits, Policy, PolicyClass,
+    Trigger, TriggerSource,
 };
 pub use sim::{EVENT_CHANNEL_CAPACITY, SimDataplane};

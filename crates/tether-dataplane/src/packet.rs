@@ -142,6 +142,10 @@ pub enum VerdictReason {
     NoSynCheck,
     /// A `stateless` bypass class matched: passed on its access-list alone, no entry built.
     Stateless,
+    /// The class already has `conn-max` connections.
+    ConnLimit,
+    /// The class already has `embryonic-conn-max` embryonic connections.
+    EmbryonicLimit,
     /// The access-list of a bypass class denied the packet (first match was `deny`).
     AclDeny,
     /// A TCP packet that is not an initial SYN and has no connection entry.
@@ -161,6 +165,8 @@ impl VerdictReason {
             VerdictReason::Bypass => "bypass",
             VerdictReason::NoSynCheck => "no-syn-check",
             VerdictReason::Stateless => "stateless",
+            VerdictReason::ConnLimit => "conn-limit",
+            VerdictReason::EmbryonicLimit => "embryonic-limit",
             VerdictReason::AclDeny => "acl-deny",
             VerdictReason::NoConnection => "no-connection",
             VerdictReason::InterfaceDown => "interface-down",

@@ -71,6 +71,10 @@ pub struct PolicyClass {
     pub tcp_state_bypass: bool,
     /// ASA `set connection timeout idle`: the idle timeout of connections built by this class.
     pub idle_timeout: Duration,
+    /// Timeouts and connection limits of the class (ASA `set connection timeout embryonic` /
+    /// `half-closed`, `conn-max`, `embryonic-conn-max`).
+    #[serde(default)]
+    pub limits: ClassLimits,
     /// How `tcp_state_bypass` bypasses (YANG `bypass-mode`).
     #[serde(default)]
     pub mode: BypassMode,
@@ -85,6 +89,20 @@ pub struct PolicyClass {
     /// bypass connections it built (against its access-list) and keeps them until they end.
     #[serde(default = "armed_by_default")]
     pub armed: bool,
+}
+
+/// A class's per-connection timeouts beyond the idle one, and its connection limits; `None`
+/// is the dataplane default (no limit).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ClassLimits {
+    /// How long a TCP connection may stay embryonic (SYN seen, no SYN-ACK).
+    pub embryonic_timeout: Option<Duration>,
+    /// How long a TCP connection may stay half-closed (a FIN from one side).
+    pub half_closed_timeout: Option<Duration>,
+    /// The most connections the class may have at once.
+    pub conn_max: Option<u32>,
+    /// The most embryonic TCP connections the class may have at once.
+    pub embryonic_conn_max: Option<u32>,
 }
 
 /// How a bypass class bypasses TCP state checks.

@@ -14,7 +14,8 @@
 //!
 //! "Restarts" (the worker forgetting its program and the installer its table, the kernel's
 //! table staying) are mixed in. Classes get the three bypass modes (full, syn-check,
-//! stateless: the raw notrack chains) by name. So is conditional bypass: every other bypass class gets a
+//! stateless: the raw notrack chains) and, a third of them, timeouts and connection limits
+//! (ct count, the embryonic set), by name. So is conditional bypass: every other bypass class gets a
 //! trigger, and between commits a random one is armed or disarmed and installed with the
 //! arming-only delta the worker's `rearm` sends (the installer then flips its gate chain
 //! without rendering), checked against a fresh install like every other step. `TETHER_INCREMENTAL_STEPS` / `TETHER_INCREMENTAL_SEED` vary it.
@@ -26,7 +27,9 @@ use ops::Rng;
 use serde_json::json;
 use std::collections::BTreeMap;
 
-use tether_dataplane::{BypassMode, BypassProgram, ProgramDelta, Trigger, TriggerSource};
+use tether_dataplane::{
+    BypassMode, BypassProgram, ClassLimits, ProgramDelta, Trigger, TriggerSource,
+};
 use tether_dataplane_linux::ApplyKind;
 use tether_dataplane_linux::model::{ModelTable, NftModel};
 use tether_dataplane_linux::offline::Installer;
@@ -151,6 +154,14 @@ impl Arms {
         for (policy, pol) in &mut p.policies {
             for c in &mut pol.classes {
                 c.mode = Self::mode(&c.name);
+                if tether_syntax::fnv::fnv1a_parts(&[&c.name, "limits"]).is_multiple_of(3) {
+                    c.limits = ClassLimits {
+                        embryonic_timeout: Some(std::time::Duration::from_secs(20)),
+                        half_closed_timeout: Some(std::time::Duration::from_secs(40)),
+                        conn_max: Some(100),
+                        embryonic_conn_max: Some(10),
+                    };
+                }
                 if c.tcp_state_bypass && Self::conditional(&c.name) {
                     c.trigger = Some(Trigger {
                         source: TriggerSource::Interface("fib0".into()),

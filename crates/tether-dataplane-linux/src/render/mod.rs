@@ -63,7 +63,7 @@ use std::time::Duration;
 use tether_dataplane::BypassMode;
 
 pub use acl::element_text;
-pub use names::{established_timeout_name, timeout_name};
+pub use names::timeout_name;
 pub use table::{
     base_chain, counter_object, element_lines, established_timeout_object, gate_rules, gate_script,
     raw_base_chain, rearm, render, timeout_object,
@@ -113,9 +113,43 @@ pub struct ClassInfo {
     pub conditional: bool,
     pub armed: bool,
     pub mode: BypassMode,
+    /// Seconds, when the class sets them (`embryonic-timeout`, `half-closed-timeout`).
+    pub embryonic_secs: Option<u32>,
+    pub half_closed_secs: Option<u32>,
+    pub conn_max: Option<u32>,
+    pub embryonic_conn_max: Option<u32>,
+}
+
+/// The ct timeout policy of a class's connections other than full bypass: the idle timeout
+/// while established (and unacknowledged/retransmitting, which a mid-stream pickup meets),
+/// the class's embryonic and half-closed timeouts where it sets them, the kernel's otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StateTimeouts {
+    pub idle: u32,
+    pub embryonic: Option<u32>,
+    pub half_closed: Option<u32>,
+}
+
+impl StateTimeouts {
+    /// `te_<idle>`, or `te_<idle>_<embryonic>_<half-closed>` (0: the kernel's).
+    pub fn name(&self) -> String {
+        match (self.embryonic, self.half_closed) {
+            (None, None) => format!("te_{}", self.idle),
+            (e, h) => format!("te_{}_{}_{}", self.idle, e.unwrap_or(0), h.unwrap_or(0)),
+        }
+    }
 }
 
 impl ClassInfo {
+    /// The ct timeout policy of the class's connections that are not full bypass ones.
+    pub fn state_timeouts(&self) -> StateTimeouts {
+        StateTimeouts {
+            idle: self.timeout_secs,
+            embryonic: self.embryonic_secs,
+            half_closed: self.half_closed_secs,
+        }
+    }
+
     pub fn bypass_mark(&self) -> u32 {
         TAG_BYPASS | self.id
     }
@@ -154,7 +188,7 @@ pub struct Rendered {
     pub timeouts: BTreeSet<u32>,
     /// ct timeout objects of `syn-check` classes (named `te_<secs>`): the idle timeout while
     /// established, the kernel's own for the closing states.
-    pub established_timeouts: BTreeSet<u32>,
+    pub established_timeouts: BTreeSet<StateTimeouts>,
     /// Named counters needed.
     pub counters: BTreeSet<String>,
     pub classes: Vec<ClassInfo>,
@@ -169,11 +203,7 @@ impl Rendered {
     /// The names of every ct timeout object the table needs.
     pub fn timeout_names(&self) -> BTreeSet<String> {
         (self.timeouts.iter().map(|t| timeout_name(*t)))
-            .chain(
-                self.established_timeouts
-                    .iter()
-                    .map(|t| established_timeout_name(*t)),
-            )
+            .chain(self.established_timeouts.iter().map(StateTimeouts::name))
             .collect()
     }
 
@@ -184,7 +214,7 @@ impl Rendered {
             s.push_str(&table::timeout_object(*t));
         }
         for t in &self.established_timeouts {
-            s.push_str(&table::established_timeout_object(*t));
+            s.push_str(&table::established_timeout_object(t));
         }
         s
     }

@@ -9,10 +9,9 @@ use tether_dataplane::{AclAction, BypassMode, BypassProgram};
 
 use super::acl::{AclRule, compile_acl};
 use super::names::{
-    acl_key, class_object, established_timeout_name, policy_chain, quote, raw_policy_chain,
-    stable_ids, timeout_name,
+    acl_key, class_object, policy_chain, quote, raw_policy_chain, stable_ids, timeout_name,
 };
-use super::{ClassInfo, RenderOptions, Rendered, TABLE, timeout_secs};
+use super::{ClassInfo, RenderOptions, Rendered, StateTimeouts, TABLE, timeout_secs};
 
 /// The TCP states of the ct timeout policy. A bypass connection lives until its idle timeout
 /// whatever TCP does (ASA: "remain in the state table until the idle timeout"), so every state gets
@@ -120,6 +119,10 @@ pub fn render(program: &BypassProgram, options: RenderOptions) -> Rendered {
                 conditional: c.tcp_state_bypass && (c.trigger.is_some() || !c.armed),
                 armed: c.armed,
                 mode: c.mode,
+                embryonic_secs: c.limits.embryonic_timeout.map(timeout_secs),
+                half_closed_secs: c.limits.half_closed_timeout.map(timeout_secs),
+                conn_max: c.limits.conn_max,
+                embryonic_conn_max: c.limits.embryonic_conn_max,
             };
             let rules = acl_rules
                 .get(c.access_list.as_str())
@@ -179,6 +182,14 @@ fn class_chains(
     r.counters.insert(n.clone());
     // Hit chain.
     let mut h = Vec::new();
+    let stateless = info.bypass && info.mode == BypassMode::Stateless;
+    if let Some(max) = info.conn_max.filter(|_| !stateless) {
+        let l = class_object('l', id);
+        r.counters.insert(l.clone());
+        h.push(format!(
+            "ct state new ct count over {max} counter name \"{l}\" drop"
+        ));
+    }
     let full = info.bypass && info.mode == BypassMode::Full;
     if info.bypass && info.mode == BypassMode::Stateless {
         // The raw chain decided: what it left untracked is this class's permitted TCP.
@@ -188,7 +199,7 @@ fn class_chains(
         if full {
             r.timeouts.insert(info.timeout_secs);
         } else {
-            r.established_timeouts.insert(info.timeout_secs);
+            r.established_timeouts.insert(info.state_timeouts());
         }
         if info.conditional {
             let g = class_object('g', id);
@@ -205,6 +216,14 @@ fn class_chains(
     if options.stateful_policy {
         h.push("ct state invalid drop".to_string());
         h.push(NEW_TCP_NOT_SYN.to_string());
+    }
+    if (info.embryonic_secs.is_some() || info.half_closed_secs.is_some())
+        && !stateless
+        && !(info.bypass && info.mode == BypassMode::Full)
+    {
+        let t = info.state_timeouts();
+        h.push(format!("ct state new ct timeout set \"{}\"", t.name()));
+        r.established_timeouts.insert(t);
     }
     h.push(format!(
         "ct mark != {:#010x} ct mark set {:#010x} counter name \"{n}\"",
@@ -250,7 +269,7 @@ fn bypass_accept(info: &ClassInfo) -> String {
         BypassMode::SynCheck => format!(
             "meta l4proto tcp ct state new ct mark set {:#010x} ct timeout set \"{}\" counter name \"{m}\" counter name \"{b}\" accept",
             info.classified_mark(),
-            established_timeout_name(info.timeout_secs)
+            info.state_timeouts().name()
         ),
         _ => format!(
             "meta l4proto tcp ct mark set {:#010x} ct timeout set \"{}\" counter name \"{m}\" counter name \"{b}\" accept",
@@ -496,10 +515,18 @@ pub fn raw_base_chain() -> String {
 /// `add ct timeout` for a `syn-check` class: the idle timeout while established (and for the
 /// unacknowledged and retransmitting states a mid-stream pickup meets), the kernel's own
 /// timeouts for the rest, so FIN and RST end the connection as usual.
-pub fn established_timeout_object(secs: u32) -> String {
+pub fn established_timeout_object(t: &StateTimeouts) -> String {
+    let secs = t.idle;
+    let mut policy = format!("established: {secs}, retrans: {secs}, unack: {secs}");
+    if let Some(e) = t.embryonic {
+        let _ = write!(policy, ", syn_sent: {e}, syn_recv: {e}");
+    }
+    if let Some(h) = t.half_closed {
+        let _ = write!(policy, ", fin_wait: {h}, close_wait: {h}, last_ack: {h}");
+    }
     format!(
-        "add ct timeout inet {TABLE} {} {{ protocol tcp; l3proto inet; policy = {{ established: {secs}, retrans: {secs}, unack: {secs} }}; comment \"Tether syn-check idle timeout {secs}s\"; }}\n",
-        established_timeout_name(secs)
+        "add ct timeout inet {TABLE} {} {{ protocol tcp; l3proto inet; policy = {{ {policy} }}; comment \"Tether class timeouts, idle {secs}s\"; }}\n",
+        t.name()
     )
 }
 
@@ -526,6 +553,7 @@ pub fn counter_object(name: &str, classes: &[ClassInfo]) -> String {
             let what = match name.as_bytes().first() {
                 Some(b'm') => "matched",
                 Some(b'b') => "bypass built",
+                Some(b'l') => "refused by conn-max",
                 _ => "connections built",
             };
             format!("{what}: policy {} class {}", c.policy, c.class)

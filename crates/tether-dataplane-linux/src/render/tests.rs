@@ -34,6 +34,7 @@ fn program(entries: Vec<AclEntry>, bypass: bool) -> BypassProgram {
                 access_list: "ACL".into(),
                 tcp_state_bypass: bypass,
                 idle_timeout: Duration::from_secs(900),
+                limits: Default::default(),
                 mode: Default::default(),
                 trigger: None,
                 armed: true,

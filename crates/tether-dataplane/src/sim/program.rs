@@ -42,6 +42,7 @@ pub(super) struct CompiledClass {
     /// connections it built.
     pub armed: bool,
     pub mode: crate::program::BypassMode,
+    pub limits: crate::program::ClassLimits,
     pub idle_timeout: Duration,
     pub cells: ClassCells,
 }
@@ -56,6 +57,8 @@ pub(super) struct ClassCells {
     pub torn_down_idle: u64,
     pub torn_down_fin_rst: u64,
     pub torn_down_flushed: u64,
+    pub refused_conn_max: u64,
+    pub refused_embryonic_conn_max: u64,
 }
 
 /// A class by position in the compiled program (valid until the next install remaps it).
@@ -114,6 +117,7 @@ impl CompiledProgram {
                         bypass: c.tcp_state_bypass,
                         armed: c.armed,
                         mode: c.mode,
+                        limits: c.limits,
                         idle_timeout: c.idle_timeout,
                         cells: ClassCells::default(),
                     })
@@ -282,6 +286,8 @@ impl CompiledProgram {
                     torn_down_idle: cells.torn_down_idle,
                     torn_down_fin_rst: cells.torn_down_fin_rst,
                     torn_down_flushed: cells.torn_down_flushed,
+                    refused_conn_max: cells.refused_conn_max,
+                    refused_embryonic_conn_max: cells.refused_embryonic_conn_max,
                 });
             }
         }

@@ -10,9 +10,9 @@
 use std::time::Duration;
 
 use tether_dataplane::{
-    AccessList, AclAction, AclEntry, BypassMode, BypassProgram, DEFAULT_TCP_IDLE, IPPROTO_ICMP,
-    IPPROTO_TCP, IPPROTO_UDP, IpPrefix, Policy, PolicyClass, PortRange, ProgramError, Trigger,
-    TriggerSource,
+    AccessList, AclAction, AclEntry, BypassMode, BypassProgram, ClassLimits, DEFAULT_TCP_IDLE,
+    IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IpPrefix, Policy, PolicyClass, PortRange, ProgramError,
+    Trigger, TriggerSource,
 };
 use tether_model::Datastore;
 use tether_model::tether_conntrack_bypass::bypass::{self, Bypass};
@@ -153,6 +153,7 @@ pub fn compile_references(
                 access_list,
                 tcp_state_bypass,
                 idle_timeout,
+                limits: config.map(limits).unwrap_or_default(),
                 mode: config
                     .and_then(|c| c.bypass_mode)
                     .map_or(BypassMode::Full, |m| match m {
@@ -189,6 +190,17 @@ pub fn compile_references(
 
     program.validate()?;
     Ok(program)
+}
+
+/// The timeouts beyond the idle one and the connection limits of a policy class.
+fn limits(c: &class_config::Config) -> ClassLimits {
+    let secs = |s: u32| Duration::from_secs(u64::from(s));
+    ClassLimits {
+        embryonic_timeout: c.embryonic_timeout.map(|t| secs(t.get())),
+        half_closed_timeout: c.half_closed_timeout.map(|t| secs(t.get())),
+        conn_max: c.conn_max.map(|n| n.get()),
+        embryonic_conn_max: c.embryonic_conn_max.map(|n| n.get()),
+    }
 }
 
 /// The trigger of a conditional class (`trigger-interface` or `trigger-link-state-group`,

@@ -142,6 +142,11 @@ pub fn counters(c: &BypassCounters, out: &mut StateBatch) {
             (Class::TORN_DOWN_IDLE, k.torn_down_idle),
             (Class::TORN_DOWN_FIN_RST, k.torn_down_fin_rst),
             (Class::TORN_DOWN_FLUSHED, k.torn_down_flushed),
+            (Class::REFUSED_CONN_MAX, k.refused_conn_max),
+            (
+                Class::REFUSED_EMBRYONIC_CONN_MAX,
+                k.refused_embryonic_conn_max,
+            ),
         ] {
             out.updates
                 .push((paths::under(&entry, class::PATH, node), v.to_string()));

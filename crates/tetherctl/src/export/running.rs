@@ -133,6 +133,9 @@ fn read_bypass(b: Bypass, out: &mut Running) {
                     name: text(&c.name),
                     idle_timeout: cfg.idle_timeout.map(|t| u64::from(t.get())),
                     embryonic_timeout: cfg.embryonic_timeout.map(|t| u64::from(t.get())),
+                    half_closed_timeout: cfg.half_closed_timeout.map(|t| u64::from(t.get())),
+                    conn_max: cfg.conn_max.map(|n| u64::from(n.get())),
+                    embryonic_conn_max: cfg.embryonic_conn_max.map(|n| u64::from(n.get())),
                     tcp_state_bypass: cfg.tcp_state_bypass == Some(true),
                 }
             })

@@ -70,6 +70,11 @@ pub struct PolicyClass {
     pub tcp_state_bypass: bool,
     pub idle_timeout: Option<u64>,
     pub embryonic_timeout: Option<u64>,
+    pub half_closed_timeout: Option<u64>,
+    pub conn_max: Option<u64>,
+    pub embryonic_conn_max: Option<u64>,
+    pub refused_conn_max: Option<u64>,
+    pub refused_embryonic_conn_max: Option<u64>,
     pub matched_packets: Option<u64>,
     pub matched_bytes: Option<u64>,
     pub current: Option<u64>,
@@ -201,6 +206,18 @@ pub fn view_from_json(v: &Value) -> Result<BypassView, serde_json::Error> {
                             .embryonic_timeout
                             .map(|t| u64::from(u32::from(t)))
                             .or(s.embryonic_timeout.map(|t| u64::from(u32::from(t)))),
+                        half_closed_timeout: (cfg
+                            .half_closed_timeout
+                            .map(|t| u64::from(u32::from(t))))
+                        .or(s.half_closed_timeout.map(|t| u64::from(u32::from(t)))),
+                        conn_max: (cfg.conn_max.map(|n| u64::from(u32::from(n))))
+                            .or(s.conn_max.map(|n| u64::from(u32::from(n)))),
+                        embryonic_conn_max: (cfg
+                            .embryonic_conn_max
+                            .map(|n| u64::from(u32::from(n))))
+                        .or(s.embryonic_conn_max.map(|n| u64::from(u32::from(n)))),
+                        refused_conn_max: u(s.refused_conn_max),
+                        refused_embryonic_conn_max: u(s.refused_embryonic_conn_max),
                         matched_packets: u(s.matched_packets),
                         matched_bytes: u(s.matched_bytes),
                         current: u(s.bypass_connections_current),
@@ -341,14 +358,33 @@ fn render_policy(out: &mut String, view: &BypassView, p: &Policy) {
             Some((_, Some(acl))) => out.push_str(&format!("      Match: access-list {acl}\n")),
             _ => out.push_str("      Match: (class-map not configured)\n"),
         }
-        if c.idle_timeout.is_some() || c.embryonic_timeout.is_some() {
+        if c.idle_timeout.is_some()
+            || c.embryonic_timeout.is_some()
+            || c.half_closed_timeout.is_some()
+        {
             out.push_str("      Set connection timeout policy:\n");
             if let Some(e) = c.embryonic_timeout {
                 out.push_str(&format!("        embryonic {}\n", hms(e)));
             }
+            if let Some(h) = c.half_closed_timeout {
+                out.push_str(&format!("        half-closed {}\n", hms(h)));
+            }
             if let Some(i) = c.idle_timeout {
                 out.push_str(&format!("        idle {}\n", hms(i)));
             }
+        }
+        if c.conn_max.is_some() || c.embryonic_conn_max.is_some() {
+            // As the ASA's `show service-policy`: the limits, then what they refused.
+            out.push_str(&format!(
+                "      Set connection policy: conn-max {}, embryonic-conn-max {}\n",
+                c.conn_max.map_or("-".into(), |n| n.to_string()),
+                c.embryonic_conn_max.map_or("-".into(), |n| n.to_string())
+            ));
+            out.push_str(&format!(
+                "      Refused: {} by conn-max, {} by embryonic-conn-max\n",
+                count(c.refused_conn_max),
+                count(c.refused_embryonic_conn_max)
+            ));
         }
         if c.tcp_state_bypass {
             match &c.bypass_mode {
@@ -584,16 +620,26 @@ access-list StatelessTraffic line 4 extended permit tcp 198.19.1.0 255.255.255.0
         let v = json!({"policies": {"policy": [{"name": "MPLS-policy", "config": {"name": "MPLS-policy"},
             "classes": {"class": [{"name": "tcp_bypass",
                 "config": {"name": "tcp_bypass", "tcp-state-bypass": true, "bypass-mode": "syn-check",
-                           "trigger-link-state-group": 7, "trigger-hold-time": 30},
+                           "trigger-link-state-group": 7, "trigger-hold-time": 30,
+                           "conn-max": 100, "half-closed-timeout": 600},
                 "state": {"bypass-armed": true, "armed-reason": "hold-time",
                           "armed-last-change": "2026-12-05T00:10:00Z",
-                          "hold-until": "2026-12-05T00:12:30Z", "arm-transitions": "3"}}]}}]}});
+                          "hold-until": "2026-12-05T00:12:30Z", "arm-transitions": "3",
+                          "refused-conn-max": "4"}}]}}]}});
         let text = render(&view_from_json(&v).unwrap());
         assert!(
             text.contains(
                 "      Set connection advanced-options: tcp-state-bypass (syn-check)\n\
                  \x20     Bypass trigger: link-state group 7 down, hold 0:00:30\n\
                  \x20     Bypass armed: yes (hold-time until 2026-12-05T00:12:30Z) since 2026-12-05T00:10:00Z, 3 transitions\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "      Set connection timeout policy:\n        half-closed 0:10:00\n\
+                 \x20     Set connection policy: conn-max 100, embryonic-conn-max -\n\
+                 \x20     Refused: 4 by conn-max, - by embryonic-conn-max\n"
             ),
             "{text}"
         );

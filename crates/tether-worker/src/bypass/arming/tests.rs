@@ -19,6 +19,7 @@ fn program(bypass: bool, trigger: Option<TriggerSource>, hold: u64) -> BypassPro
                 access_list: "A".into(),
                 tcp_state_bypass: bypass,
                 idle_timeout: Duration::from_secs(900),
+                limits: Default::default(),
                 mode: Default::default(),
                 trigger: trigger.map(|source| Trigger {
                     source,
