@@ -10,7 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib.sh
 mkdir -p "${TETHER_GO:-$HOME/.cache/tether/go}"
-need_pkgs prometheus
+# The Prometheus server only: its Recommends (prometheus-node-exporter and its timers) are not
+# needed to scrape Telegraf.
+APT_NO_RECOMMENDS=1 need_pkgs prometheus
 gnmi_cli=$(need_go_tool gnmi_cli "$GNMI_CLI_PACKAGE")
 telegraf=$(need_go_tool telegraf "$TELEGRAF_PACKAGE" "$TELEGRAF_TAGS")
 echo "export GNMI_CLI=$gnmi_cli TELEGRAF=$telegraf PROMETHEUS=$(command -v prometheus)"

@@ -1,5 +1,6 @@
 # Shared by deploy/dev-run.sh and tests/run-all.sh: installs what the build needs when it is
-# missing, saying what it installs. Debian/Ubuntu.
+# missing, saying what it installs. Debian/Ubuntu. APT_NO_RECOMMENDS=1 need_pkgs ... leaves out
+# the packages' Recommends.
 
 need_pkgs() {
     local missing=()
@@ -11,7 +12,7 @@ need_pkgs() {
         local sudo=""
         [ "$(id -u)" -eq 0 ] || sudo="sudo"
         $sudo apt-get update -qq >&2
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >&2
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq ${APT_NO_RECOMMENDS:+--no-install-recommends} "${missing[@]}" >&2
     fi
 }
 

@@ -167,6 +167,17 @@ def load_scenario(pb, gnmi, reference):
     ]), timeout=30)
     set_carriers(pb, gnmi, ["Po11", "Inside", "MPLS", *DOWNSTREAMS], True)
 
+    # The worker creates the simulated interfaces after the commit: wait for Inside to be up.
+    def inside_status():
+        try:
+            r = gnmi.Get(pb.GetRequest(path=[paths.path(pb, "/interfaces/interface[name=Inside]/state/oper-status")],
+                                       encoding=pb.JSON_IETF), timeout=10)
+        except grpc.RpcError:
+            return None
+        return json.loads(r.notification[0].update[0].val.json_ietf_val)
+
+    eventually(inside_status, lambda v: v == "up", timeout=WAIT)
+
 
 def set_carriers(pb, gnmi, names, up: bool):
     gnmi.Set(pb.SetRequest(update=[

@@ -325,3 +325,24 @@ def test_subscribe_stream_shows_changes_in_group_display(tetherd, pb, reference,
         proc.kill()
     text = until_deadline((proc.returncode, "".join(got)))
     assert re.search(r'"status": ' + shown("up") + r".*" + r'"status": ' + shown("down"), text, re.S), text
+
+
+def test_subscribe_once_proto_encoding(tetherd, pb, reference, tmp_path):
+    """PROTO (scalar TypedValues), which gnmi_cli displays without its JSON wrapper; runs once
+    tetherd advertises PROTO in Capabilities."""
+    caps = parse(pb.CapabilityResponse, cli(tetherd, "-capabilities").stdout)
+    if pb.PROTO not in caps.supported_encodings:
+        pytest.skip("tetherd does not advertise the PROTO encoding yet")
+    load_reference(tetherd, pb, reference, tmp_path)
+    req = pb.SubscribeRequest(subscribe=pb.SubscriptionList(
+        prefix=pb.Path(), mode=pb.SubscriptionList.ONCE, encoding=pb.PROTO,
+        subscription=[pb.Subscription(path=path(pb, "/link-state/groups/group[id=1]/state"))],
+    ))
+    single = cli(tetherd, "-dt", "s", "-proto", proto(req)).stdout.splitlines()
+    leaves = {line.split(", ", 1)[0].rsplit("/", 1)[1]: line.split(", ", 1)[1] for line in single}
+    assert leaves["status"] == "up" and leaves["upstream-up"] == "1" and leaves["transitions"] == "1", single
+    rs = responses(pb, cli(tetherd, "-dt", "p", "-proto", proto(req)).stdout)
+    vals = {list(u.path.elem)[-1].name: u.val for r in rs if r.HasField("update") for u in r.update.update}
+    assert vals["status"].WhichOneof("value") == "string_val"
+    assert vals["transitions"].WhichOneof("value") == "uint_val" and vals["transitions"].uint_val == 1
+    assert vals["enabled"].WhichOneof("value") == "bool_val"

@@ -160,8 +160,11 @@ def test_encoding_is_case_insensitive_and_flat_format(tetherd):
     assert rows[0]["path"].endswith("group[id=1]/state/status") and rows[0]["timestamp"] > 0
 
 
-def test_skip_verify(tetherd_tls):
+def test_skip_verify(tetherd_tls, tls_files):
     addr = tetherd_tls.addr
+    # verified TLS: the daemon's (self-signed) certificate as the CA
+    text = run_ctl("-a", addr, "--tls-ca", str(tls_files["cert"]), "capabilities").stdout
+    assert text.startswith("gNMI version: 0.10.0"), text
     # plaintext against a TLS daemon fails; unverified TLS works, as gnmic --skip-verify
     assert run_ctl("-a", addr, "--insecure", "capabilities", ok=False).returncode == 1
     text = run_ctl("-a", addr, "--skip-verify", "capabilities").stdout
