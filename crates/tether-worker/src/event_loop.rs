@@ -70,6 +70,10 @@ pub struct Worker {
     pub(crate) disable_repairs: u64,
     /// The dataplane's host warnings last published.
     pub(crate) warnings: Vec<String>,
+    /// Conditional bypass: each class's arming (`bypass::arming`).
+    pub(crate) arming: crate::bypass::arming::Arming,
+    /// Whether each interface the dataplane reported is operationally up (trigger levels).
+    pub(crate) interface_up: BTreeMap<String, bool>,
 }
 
 /// Everything the loop waits on. Subscribed before the worker reads anything, so nothing that
@@ -115,6 +119,8 @@ impl Worker {
             program_repairs: 0,
             disable_repairs: 0,
             warnings: Vec::new(),
+            arming: Default::default(),
+            interface_up: BTreeMap::new(),
         }
     }
 
@@ -125,7 +131,11 @@ impl Worker {
         periodic.tick().await;
         let (mut commits_open, mut events_open) = (true, true);
         loop {
-            let clock_wait = self.engine.next_deadline().map(|deadline| {
+            let deadline = match (self.engine.next_deadline(), self.arming.next_deadline()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let clock_wait = deadline.map(|deadline| {
                 Duration::from_nanos(deadline.saturating_sub(self.dataplane.now_ns()))
                     .min(CLOCK_POLL)
             });
@@ -345,6 +355,9 @@ impl Worker {
         if self.engine.next_deadline().is_some_and(|d| d <= now) {
             let outcome = self.engine.tick(now);
             self.apply_outcome(outcome, now, StateBatch::default());
+        }
+        if self.arming.next_deadline().is_some_and(|d| d <= now) {
+            self.rearm(now);
         }
     }
 }
