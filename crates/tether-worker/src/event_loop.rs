@@ -292,18 +292,20 @@ impl Worker {
                     self.typed.tether_link_state = fresh.tether_link_state;
                 }
                 let typed = std::mem::take(&mut self.typed);
-                // Interfaces first (see `apply_config`), bypass before link state as there.
+                // Interfaces first (see `apply_config`), then link state, then bypass.
                 let interfaces: BTreeSet<String> = touched
                     .iter()
                     .filter(|m| m.as_str() == tether_model::tether_interfaces::NAME)
                     .cloned()
                     .collect();
                 self.apply_config(&typed, Some(&interfaces));
+                touched.retain(|m| m.as_str() != tether_model::tether_interfaces::NAME);
+                self.apply_config(&typed, Some(&touched));
+                // Bypass after link state, so a class whose trigger group this commit creates
+                // is judged against the group's status, not as absent (armed for an instant).
                 if bypass {
                     self.apply_bypass_commit(record);
                 }
-                touched.retain(|m| m.as_str() != tether_model::tether_interfaces::NAME);
-                self.apply_config(&typed, Some(&touched));
                 self.typed = typed;
             }
             Err(e) => error!(error = %e, "cannot read the typed configuration"),
@@ -341,11 +343,14 @@ impl Worker {
                 self.resync_interfaces();
             }
         }
-        if changed(tether_model::tether_conntrack_bypass::NAME) {
-            self.apply_bypass(typed);
-        }
+        // Link state before bypass: a conditional class's trigger group must exist in the
+        // engine when the class is first judged (boot, after lagging), or it would be armed
+        // for an instant as "absent".
         if changed(tether_model::tether_link_state::NAME) {
             self.apply_link_state(typed);
+        }
+        if changed(tether_model::tether_conntrack_bypass::NAME) {
+            self.apply_bypass(typed);
         }
     }
 

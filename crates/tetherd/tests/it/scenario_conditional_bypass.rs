@@ -251,3 +251,27 @@ async fn bad_triggers_are_refused_with_the_path_and_change_nothing() {
         .unwrap();
     assert_eq!(before, after);
 }
+
+#[tokio::test]
+async fn a_class_and_its_trigger_group_made_in_one_set_are_never_armed() {
+    let d = Daemon::start();
+    let mut c = d.client().await;
+    sim_interfaces(&mut c, &["Inside", "MPLS", "Fibre"]).await;
+    let group = json!({"group": [{"id": 7, "config": {"id": 7},
+        "upstream": {"interfaces": {"interface": [{"name": "Fibre", "config": {"name": "Fibre"}}]}}}]});
+    c.set(tether_proto::gnmi::SetRequest {
+        update: vec![
+            update("/tether-link-state:link-state/groups", group),
+            update("/tether-conntrack-bypass:bypass", scenario()),
+        ],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let s = until_reason(&mut c, "trigger-up").await;
+    assert_eq!(
+        s["arm-transitions"],
+        json!("0"),
+        "never armed on the way: {s}"
+    );
+}
