@@ -318,21 +318,41 @@ need(modes == {"on-change", "sample"}, "gnmic: both ON_CHANGE and SAMPLE subscri
 need(any(o.get("type") == "prometheus" for o in outs.values()), "gnmic: a prometheus output")
 need(any(o.get("type") == "file" for o in outs.values()), "gnmic: a file output")
 
-# telegraf.conf
+# telegraf.conf: ${NAME:-default} is Telegraf's environment substitution; what runs when
+# nothing is set is the default. tests/interop/test_collector.py runs the file itself.
+import re
+def dflt(v):
+    if isinstance(v, str):
+        return re.sub(r"\$\{[A-Z0-9_]+:-([^}]*)\}", r"\1", v)
+    if isinstance(v, list):
+        return [dflt(x) for x in v]
+    return v
 tc = tomllib.load(open("deploy/telegraf.conf", "rb"))
 gi = tc["inputs"]["gnmi"]
-need(len(gi) == 1 and gi[0]["addresses"] == ["127.0.0.1:57400"], "telegraf: one gnmi input on 57400")
-need(gi[0].get("encoding") == "json_ietf", "telegraf: json_ietf")
+need(len(gi) == 1 and dflt(gi[0]["addresses"]) == ["127.0.0.1:57400"], "telegraf: one gnmi input on 57400")
+need(dflt(gi[0].get("encoding", "proto")) in ("proto", "json_ietf", "json"), "telegraf: an encoding tetherd serves")
+# The options Telegraf v1.37.2 documents for inputs.gnmi (plugins/inputs/gnmi/sample.conf).
+documented = {"addresses", "username", "password", "encoding", "redial", "keepalive_time",
+              "keepalive_timeout", "max_msg_size", "depth", "canonical_field_names", "trim_field_names",
+              "updates_only", "enforce_first_namespace_as_origin", "path_guessing_strategy",
+              "prefix_tag_key_with_path", "tls_enable", "tls_ca", "tls_cert", "tls_key", "tls_key_pwd",
+              "tls_server_name", "tls_min_version", "tls_cipher_suites", "tls_renegotiation_method",
+              "insecure_skip_verify", "origin", "prefix", "target", "vendor_specific", "yang_model_paths",
+              "aliases", "subscription", "tag_subscription"}
+need(set(gi[0]) <= documented, f"telegraf: undocumented gnmi options {sorted(set(gi[0]) - documented)}")
+sub_documented = {"name", "origin", "path", "subscription_mode", "sample_interval", "suppress_redundant",
+                  "heartbeat_interval"}
 tmodes = set()
 for s in gi[0]["subscription"]:
+    need(set(s) <= sub_documented, f"telegraf: {s['name']} undocumented options {sorted(set(s) - sub_documented)}")
     m = s["subscription_mode"]
     tmodes.add(m)
     need(m in ("on_change", "sample"), f"telegraf: {s['name']} mode")
     if m == "sample":
-        need(s.get("sample_interval") == "10s", f"telegraf: {s['name']} sample_interval 10s")
+        need(dflt(s.get("sample_interval")) == "10s", f"telegraf: {s['name']} sample_interval 10s")
     print("PATH", f"{s['origin']}:{s['path']}", file=out)
 need(tmodes == {"on_change", "sample"}, "telegraf: both on_change and sample")
-need("file" in tc.get("outputs", {}), "telegraf: an output")
+need("prometheus_client" in tc.get("outputs", {}), "telegraf: the prometheus_client output")
 
 for e in errors:
     print("      " + e)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of Tether: formatting, lints, the Rust unit and integration tests
 # (including the SIGKILL durability test), and the Python interop tests against a real
-# tetherd with stock gNMI clients (pygnmi, grpcio) in a venv it creates under .venv.
+# tetherd with stock gNMI clients (pygnmi, grpcio in a venv it creates under .venv; gnmi_cli and
+# Telegraf built with go install; Prometheus from Debian).
 # Installs what is missing first (cmake, libpcre2-dev, nftables, conntrack, python3-venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,8 @@ echo "== cargo test"
 cargo test --workspace --no-fail-fast
 echo "== benchmark smoke: the datastore bench in quick mode (prints numbers, asserts nothing; catches a bench that no longer runs)"
 TETHER_BENCH_QUICK=1 cargo test -p tether-store --benches
+echo "== benchmark smoke: the NETCONF-vs-gNMI bench in quick mode against a debug tetherd (seconds)"
+TETHER_BENCH_QUICK=1 cargo test -p tetherd --bench netconf
 echo "== deploy files (systemd unit, example config, collector configs)"
 bash tests/deploy_files.sh
 
@@ -36,7 +39,12 @@ if [ -n "$lint" ]; then
     exit 1
 fi
 
-echo "== interop: pygnmi, grpcio, oc-config-validate against a real tetherd"
+echo "== stock Go clients for the interop tests: gnmi_cli and Telegraf (go install, cached in ~/.cache/tether/go), Prometheus (Debian)"
+go_tools=$(bash tests/go_tools.sh)
+eval "$go_tools"
+export GNMI_CLI TELEGRAF PROMETHEUS
+
+echo "== interop: pygnmi, grpcio, oc-config-validate, gnmi_cli, the Telegraf → Prometheus pipeline against a real tetherd"
 cargo build -p tetherd -p tetherctl
 TETHERD="${CARGO_TARGET_DIR:-$PWD/target}/debug/tetherd" TETHERCTL="${CARGO_TARGET_DIR:-$PWD/target}/debug/tetherctl" .venv/bin/pytest -q tests/interop
 

@@ -57,6 +57,43 @@ def test_a_confirmed_commit_that_times_out_rolls_back(tetherd):
         assert groups(m) == {1, 3}
 
 
+def test_a_revert_resets_the_candidate(tetherd):
+    # What was staged on top of a trial that is rolled back is discarded with it: otherwise
+    # the next plain commit would put the rolled-back configuration back, without a timer.
+    with connect(tetherd) as m:
+        stage(m, 1)
+        m.commit()
+        stage(m, 2)
+        m.commit(confirmed=True, timeout="3")
+        stage(m, 3)
+        assert groups(m, "candidate") == {1, 2, 3}
+        wait_for("the rollback", lambda: groups(m) == {1})
+        assert groups(m, "candidate") == {1}
+        m.commit()
+        assert groups(m) == {1}
+        m.lock("candidate")  # no uncommitted changes left (RFC 6241 §8.3.5.1)
+        m.unlock("candidate")
+        # The same after a cancel-commit, and after a cancel by another session.
+        stage(m, 4)
+        m.commit(confirmed=True, timeout="600")
+        stage(m, 5)
+        m.cancel_commit()
+        assert groups(m, "candidate") == {1}
+        stage(m, 6)
+        m.commit(confirmed=True, timeout="600", persist="p6")
+        stage(m, 7)
+        with connect(tetherd) as other:
+            other.cancel_commit(persist_id="p6")
+        assert groups(m, "candidate") == {1}
+        # A confirm keeps what was staged: the confirming commit carries it.
+        stage(m, 8)
+        m.commit(confirmed=True, timeout="600")
+        stage(m, 9)
+        m.commit()
+        assert groups(m) == {1, 8, 9}
+        assert groups(m, "candidate") == {1, 8, 9}
+
+
 def test_confirm_makes_it_permanent_and_a_follow_up_extends(tetherd):
     with connect(tetherd) as m:
         stage(m, 1)

@@ -240,9 +240,14 @@ def program_repairs(g) -> int:
         raise
 
 
-def class_state(g) -> dict:
-    got = g.get(BYPASS + "/policies/policy[name=MPLS-policy]/classes/class[name=tcp_bypass]/state", "STATE")
+def state_at(g, path: str) -> dict:
+    """The STATE container at `path` under bypass, `{}` while it holds nothing."""
+    got = g.get(BYPASS + path, "STATE")
     return got if isinstance(got, dict) else {}
+
+
+def class_state(g) -> dict:
+    return state_at(g, "/policies/policy[name=MPLS-policy]/classes/class[name=tcp_bypass]/state")
 
 
 # ---- 3. drift -----------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Echo server of the bypass topology, run in dc: `python3 echo_server.py ADDR PORT...`.
-Prints `ready` once every port listens."""
+"""Echo server of the bypass topology, run in dc: `python3 echo_server.py ADDR PORT...`
+(ADDR IPv4 or IPv6). Prints `ready` once every port listens."""
 import socket
 import sys
 import threading
@@ -17,7 +17,7 @@ def echo(c):
 
 
 def listen(addr, port):
-    ls = socket.socket()
+    ls = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((addr, port))
     ls.listen(16)

@@ -48,6 +48,10 @@ fn program(n: usize) -> BypassProgram {
                 access_list: "Bench".into(),
                 tcp_state_bypass: true,
                 idle_timeout: Duration::from_secs(900),
+                limits: Default::default(),
+                mode: Default::default(),
+                trigger: None,
+                armed: true,
             }],
         },
     );

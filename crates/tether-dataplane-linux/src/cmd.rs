@@ -50,7 +50,7 @@ impl Kernel for Tools {
 }
 
 impl Tools {
-    fn command(&self, program: &str) -> Command {
+    pub(crate) fn command(&self, program: &str) -> Command {
         match &self.netns {
             Some(ns) => {
                 let mut c = Command::new("ip");

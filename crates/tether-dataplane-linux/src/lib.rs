@@ -16,7 +16,13 @@
 //! naming the class (`0x7e` in the top byte, the class id below; `0x7f` for ordinary classes). So
 //! the kernel expires bypass connections after their idle timeout like the ASA's `b` flag, Tether
 //! counts them from conntrack, and every later packet of the connection is checked again against
-//! the class's access-list (`ct mark vmap`), both directions, as the simulator does.
+//! the class's access-list (`ct mark vmap`), both directions, as the simulator does. That is
+//! bypass mode `full`. Mode `syn-check` builds an ordinary entry from a packet that is not a
+//! SYN (conntrack's mid-stream pickup) with a ct timeout object that holds only the
+//! established states to the idle timeout, so FIN/RST and invalid packets are handled as
+//! usual. Mode `stateless` is DESIGN §3 option (a): `notrack` in a raw-priority prerouting
+//! chain that repeats the policy's first match, and an accept of `ct state untracked` behind
+//! the class's access-list in the forward chain.
 //!
 //! Updates never reset live connections' timers: when only set elements differ the install adds
 //! and deletes elements in place; otherwise chains and sets are rebuilt in one transaction while the
@@ -30,7 +36,8 @@
 //! See [`link`](crate::link): an initial dump, `RTNLGRP_LINK` notifications, and a 10 ms
 //! `RTM_GETLINK` poll of `IFF_LOWER_UP`, because the kernel holds back carrier-down notifications
 //! (about one per second host-wide). Tether's disable is protodown where the driver has it (macvlan,
-//! vxlan, most physical NICs) and admin down otherwise; admin downs are recorded in a file so a
+//! vxlan, most physical NICs), with Tether's own protodown reason bit so other daemons' protodown
+//! is left alone, and admin down otherwise; admin downs are recorded in a file so a
 //! restart re-enables exactly those.
 
 mod cmd;
@@ -41,6 +48,7 @@ mod link;
 pub mod model;
 mod nft;
 pub mod render;
+mod teardowns;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -69,6 +77,32 @@ pub mod offline {
     pub use crate::nft::{Flushed, Installer};
 }
 use crate::render::{ClassInfo, RenderOptions};
+
+/// Refuses what this dataplane cannot enforce, so a program is never installed with part of
+/// it silently left out: `embryonic-conn-max`. nftables can only count embryonic connections
+/// in a dynamic set of `size N` whose ids are deleted once established, and the kernel frees a
+/// deleted element's slot only at the set's garbage collection (measured here: about 1 s, one
+/// SYN retransmission), so the next connection would be refused while the class is below its
+/// limit.
+fn refuse_unsupported(program: &BypassProgram) -> Result<(), DataplaneError> {
+    for (policy, p) in &program.policies {
+        if let Some(c) = p
+            .classes
+            .iter()
+            .find(|c| c.limits.embryonic_conn_max.is_some())
+        {
+            tracing::error!(
+                policy,
+                class = c.name,
+                "embryonic-conn-max is not supported by the Linux dataplane"
+            );
+            return Err(DataplaneError::Unsupported(
+                "embryonic-conn-max (the Linux dataplane cannot count embryonic connections exactly)",
+            ));
+        }
+    }
+    Ok(())
+}
 
 /// How long `set_tether_disabled` waits for the netlink thread.
 const NETLINK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -122,6 +156,7 @@ struct BypassState {
     flushed: BTreeMap<(String, String), u64>,
     rp_filter: Vec<RpFilterWarning>,
     last_apply: Option<ApplyKind>,
+    teardowns: teardowns::Teardowns,
 }
 
 /// The Linux dataplane. Create it once per namespace; share it as `Arc<dyn Dataplane>`.
@@ -131,6 +166,19 @@ pub struct LinuxDataplane {
     commands: mpsc::UnboundedSender<Command>,
     bypass: Mutex<BypassState>,
     events: broadcast::Sender<DataplaneEvent>,
+    /// conntrack DESTROY events for Tether's marks, and the `conntrack -E` that prints them.
+    ct_queue: Arc<teardowns::Queue>,
+    ct_events: Mutex<Option<std::process::Child>>,
+}
+
+impl Drop for LinuxDataplane {
+    fn drop(&mut self) {
+        let child = self.ct_events.get_mut().map(Option::take);
+        if let Ok(Some(mut c)) = child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
 }
 
 impl std::fmt::Debug for LinuxDataplane {
@@ -162,12 +210,15 @@ impl LinuxDataplane {
         let (commands, _thread) =
             link::start(link.clone(), config.netns.clone(), config.carrier_poll)
                 .map_err(|e| e.into_dataplane("starting the netlink monitor"))?;
-        let bypass = BypassState {
+        let ct_queue = Arc::new(teardowns::Queue::default());
+        let ct_events = teardowns::start(&tools, ct_queue.clone());
+        let mut bypass = BypassState {
             installer: Installer::new(RenderOptions {
                 stateful_policy: config.stateful_policy,
             }),
             ..Default::default()
         };
+        bypass.teardowns.live = ct_events.is_some();
         info!(netns = config.netns.as_deref(), "Linux dataplane ready");
         Ok(Self {
             tools,
@@ -175,6 +226,8 @@ impl LinuxDataplane {
             commands,
             bypass: Mutex::new(bypass),
             events,
+            ct_queue,
+            ct_events: Mutex::new(ct_events),
         })
     }
 
@@ -327,6 +380,7 @@ impl LinuxDataplane {
         );
         let _g = span.enter();
         program.validate()?;
+        refuse_unsupported(program)?;
         let mut st = self.lock();
         let (kind, flushed) = st
             .installer
@@ -334,6 +388,8 @@ impl LinuxDataplane {
             .map_err(|e| e.into_dataplane("installing the bypass program"))?;
         span.record("kind", format!("{kind:?}"));
         span.record("flushed", flushed.len());
+        let deleted = std::mem::take(&mut st.installer.deleted);
+        st.teardowns.deleted_by_tether(deleted);
         if kind == ApplyKind::Rebuild {
             // Interfaces and policies change only with the structure.
             st.rp_filter = self.check_rp_filter(program);
@@ -397,6 +453,14 @@ impl LinuxDataplane {
                 _ => ConnectionState::Established,
             },
             idle_timeout: idle,
+            embryonic_timeout: class
+                .and_then(|c| c.embryonic_secs)
+                .map_or(tether_dataplane::EMBRYONIC_TIMEOUT, |s| {
+                    Duration::from_secs(u64::from(s))
+                }),
+            half_closed_timeout: class
+                .and_then(|c| c.half_closed_secs)
+                .map(|s| Duration::from_secs(u64::from(s))),
             // conntrack has no creation time without nf_conntrack_timestamp.
             built_ns: last_seen_ns,
             last_seen_ns,
@@ -474,13 +538,17 @@ impl Dataplane for LinuxDataplane {
         self.apply_bypass(program, Some(delta))
     }
 
-    /// Class counters from the table's named counters and conntrack. `torn_down_idle` of a bypass
-    /// class is derived (built − current − flushed: a bypass entry ends only by its timeout or a
+    /// Class counters from the table's named counters and conntrack. Teardowns come from
+    /// conntrack's DESTROY events (`teardowns`: idle and FIN/RST per class, Tether's own
+    /// flushes told apart); only when `conntrack -E` cannot run, `torn_down_idle` of a `full`
+    /// bypass class is derived (built − current − flushed: a bypass entry ends only by its timeout or a
     /// flush); `torn_down_fin_rst` and ordinary classes' teardowns are not tracked (0). Access-list
     /// entry hits come from the sets' per-element counters: exact for entries alone in their run,
     /// approximate (the kernel picks one overlapping element) inside a run of overlapping entries.
     fn bypass_counters(&self) -> Result<BypassCounters, DataplaneError> {
-        let st = self.lock();
+        let mut st = self.lock();
+        st.teardowns.drain(&self.ct_queue);
+        let st = st;
         let Some((_, rendered)) = &st.installer.installed else {
             return Ok(BypassCounters {
                 flushed_total: st.flushed_total,
@@ -492,6 +560,7 @@ impl Dataplane for LinuxDataplane {
         let entries = conntrack::list_tagged(&self.tools)
             .map_err(|e| e.into_dataplane("reading conntrack"))?;
         let get = |n: String| counters.get(&n).copied().unwrap_or_default();
+        let events = |mark: u32| st.teardowns.by_mark.get(&mark).copied().unwrap_or_default();
         let mut classes = Vec::new();
         for c in &rendered.classes {
             let (mp, mb) = get(format!("m_{:06x}", c.id));
@@ -517,11 +586,21 @@ impl Dataplane for LinuxDataplane {
                 bypass_built: built_b,
                 connections_current: bypass_current + other_current,
                 connections_built: built_b + built_n,
-                torn_down_idle: built_b
-                    .saturating_sub(bypass_current)
-                    .saturating_sub(flushed),
-                torn_down_fin_rst: 0,
+                // From conntrack's DESTROY events; without them, derived for a `full` class
+                // (its entries end by their timeout alone) and not tracked for the others.
+                torn_down_idle: if st.teardowns.live {
+                    events(c.bypass_mark()).idle + events(c.classified_mark()).idle
+                } else if c.mode == tether_dataplane::BypassMode::Full {
+                    built_b
+                        .saturating_sub(bypass_current)
+                        .saturating_sub(flushed)
+                } else {
+                    0
+                },
+                torn_down_fin_rst: events(c.classified_mark()).fin_rst,
                 torn_down_flushed: flushed,
+                refused_conn_max: get(format!("l_{:06x}", c.id)).0,
+                refused_embryonic_conn_max: 0,
             });
         }
         classes.sort_by(|a, b| (&a.policy, &a.class).cmp(&(&b.policy, &b.class)));

@@ -21,7 +21,9 @@ use std::time::Duration;
 use futures::StreamExt;
 use rtnetlink::packet_core::NetlinkPayload;
 use rtnetlink::packet_route::RouteNetlinkMessage;
-use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use rtnetlink::packet_route::link::{
+    LinkAttribute, LinkFlags, LinkMessage, LinkProtocolDownReason,
+};
 use rtnetlink::{Handle, LinkUnspec, MulticastGroup};
 use serde::{Deserialize, Serialize};
 use tether_dataplane::{
@@ -33,6 +35,14 @@ use tracing::{Instrument as _, debug, info, info_span, warn};
 use crate::error::LinuxError;
 
 const EOPNOTSUPP: i32 = 95;
+
+/// Tether's bit in `IFLA_PROTO_DOWN_REASON` (`ip link set X protodown_reason 6 on`; name it in
+/// `/etc/iproute2/protodown_reasons.d/tether.conf` as `6 tether`). Tether sets and clears only
+/// this bit, and clears protodown itself only when no other reason is left, so it coexists
+/// with other daemons that use protodown (the kernel refuses to clear protodown while a reason
+/// is active: EBUSY). A protodown with no reason at all (a kernel without reasons, or a tool
+/// that sets none) is taken as Tether's, as before reasons existed.
+pub const PROTODOWN_REASON: u32 = 1 << 6;
 const ENODEV: i32 = 19;
 
 /// One kernel link as the table holds it.
@@ -41,6 +51,8 @@ struct Link {
     status: InterfaceStatus,
     /// `IFLA_PROTO_DOWN` as read.
     protodown: bool,
+    /// `IFLA_PROTO_DOWN_REASON` value as read (0 when the kernel reports none).
+    protodown_reason: u32,
     /// `IFF_UP` as read (the status reports the operator's state instead while Tether holds the
     /// interface admin down).
     raw_admin_up: bool,
@@ -149,6 +161,13 @@ impl LinkShared {
             .find(|(_, l)| l.status.name == name)
             .map(|(i, l)| (*i, l.protodown, l.raw_admin_up))
     }
+
+    fn protodown_reason_of(&self, index: u32) -> u32 {
+        self.lock()
+            .links
+            .get(&index)
+            .map_or(0, |l| l.protodown_reason)
+    }
 }
 
 impl LinkTable {
@@ -156,12 +175,20 @@ impl LinkTable {
         let index = m.header.index;
         let mut name = None;
         let mut protodown = false;
+        let mut reason = 0u32;
         let mut counters = InterfaceCounters::default();
         let mut carrier_changes = None;
         for a in &m.attributes {
             match a {
                 LinkAttribute::IfName(n) => name = Some(n.clone()),
                 LinkAttribute::ProtoDown(p) => protodown = *p != 0,
+                LinkAttribute::ProtoDownReason(r) => {
+                    for x in r {
+                        if let LinkProtocolDownReason::Value(v) = x {
+                            reason = *v;
+                        }
+                    }
+                }
                 LinkAttribute::CarrierChanges(c) => carrier_changes = Some(u64::from(*c)),
                 LinkAttribute::Stats64(s) => {
                     counters = InterfaceCounters {
@@ -193,8 +220,14 @@ impl LinkTable {
         };
         // Held but up again means someone undid Tether's admin down: report it as not
         // disabled, so the worker sees the drift and disables it again.
-        let disabled = protodown || (held && !raw_admin_up);
-        let oper_up = InterfaceStatus::derive_oper_up(admin_up, carrier, disabled);
+        // Protodown is Tether's when its reason bit is set (or no reason is, see
+        // PROTODOWN_REASON); another daemon's protodown keeps the link down without being
+        // Tether's disable.
+        let ours = protodown && (reason == 0 || reason & PROTODOWN_REASON != 0);
+        let disabled = ours || (held && !raw_admin_up);
+        let other_protodown = protodown && !ours;
+        let oper_up =
+            InterfaceStatus::derive_oper_up(admin_up, carrier, disabled) && !other_protodown;
         match self.links.get_mut(&index) {
             Some(l) if l.status.name != name => {
                 // Renamed: the worker knows interfaces by name.
@@ -222,7 +255,8 @@ impl LinkTable {
                 if oper_up != before.oper_up {
                     s.last_change_ns = now;
                 }
-                l.protodown = protodown;
+                l.protodown = ours;
+                l.protodown_reason = reason;
                 l.raw_admin_up = raw_admin_up;
                 let changed = (before.admin_up, before.carrier, before.disabled_by_tether)
                     != (admin_up, carrier, disabled);
@@ -252,7 +286,8 @@ impl LinkTable {
                     index,
                     Link {
                         status,
-                        protodown,
+                        protodown: ours,
+                        protodown_reason: reason,
                         raw_admin_up,
                     },
                 );
@@ -464,6 +499,39 @@ async fn run(
     debug!("netlink thread stopping");
 }
 
+/// Sets (`down`) or clears Tether's protodown: its reason bit with the flag; on clearing, the
+/// flag only when no other daemon's reason is left (`reasons`: the link's reasons as read).
+/// A kernel that takes no reasons gets the plain flag.
+async fn set_protodown(
+    handle: &Handle,
+    index: u32,
+    down: bool,
+    reasons: u32,
+) -> Result<(), rtnetlink::Error> {
+    let others = reasons & !PROTODOWN_REASON;
+    let mut msg = if down || others == 0 {
+        LinkUnspec::new_with_index(index).protodown(down).build()
+    } else {
+        LinkUnspec::new_with_index(index).build()
+    };
+    msg.attributes.push(LinkAttribute::ProtoDownReason(vec![
+        LinkProtocolDownReason::Mask(PROTODOWN_REASON),
+        LinkProtocolDownReason::Value(if down { PROTODOWN_REASON } else { 0 }),
+    ]));
+    match set_link(handle, msg).await {
+        Ok(()) => Ok(()),
+        Err(e) if errno(&e) == Some(EOPNOTSUPP) => Err(e),
+        Err(e) => {
+            debug!(error = %e, "protodown with a reason refused; setting the flag alone");
+            set_link(
+                handle,
+                LinkUnspec::new_with_index(index).protodown(down).build(),
+            )
+            .await
+        }
+    }
+}
+
 async fn set_link(handle: &Handle, msg: LinkMessage) -> Result<(), rtnetlink::Error> {
     handle.link().set(msg).execute().await
 }
@@ -495,12 +563,7 @@ async fn set_disabled(
             if protodown {
                 method = DisableMethod::Protodown;
             } else {
-                match set_link(
-                    handle,
-                    LinkUnspec::new_with_index(index).protodown(true).build(),
-                )
-                .await
-                {
+                match set_protodown(handle, index, true, shared.protodown_reason_of(index)).await {
                     Ok(()) => method = DisableMethod::Protodown,
                     Err(e) if errno(&e) == Some(EOPNOTSUPP) => {
                         info!(
@@ -541,12 +604,9 @@ async fn set_disabled(
     } else {
         let mut method = DisableMethod::Protodown;
         if protodown {
-            set_link(
-                handle,
-                LinkUnspec::new_with_index(index).protodown(false).build(),
-            )
-            .await
-            .map_err(nl_err)?;
+            set_protodown(handle, index, false, shared.protodown_reason_of(index))
+                .await
+                .map_err(nl_err)?;
         }
         if let Some(changed) = held {
             method = DisableMethod::AdminDown;

@@ -144,6 +144,12 @@ impl ModelTable {
                     .entry(name)
                     .or_insert_with(|| (body.to_string(), Vec::new()));
             }
+            ("flush", "chain") => {
+                let Some((_, rules)) = self.chains.get_mut(&name) else {
+                    return Err(fail(line, "No such file or directory"));
+                };
+                rules.clear();
+            }
             ("delete", "chain") => {
                 let Some((_, rules)) = self.chains.get(&name) else {
                     return Err(fail(line, "No such file or directory"));

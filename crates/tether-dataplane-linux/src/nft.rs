@@ -13,7 +13,7 @@ use crate::conntrack::{self, CtEntry};
 use crate::error::LinuxError;
 use crate::render::{
     self, ClassInfo, RenderOptions, Rendered, TABLE, base_chain, counter_object, element_lines,
-    timeout_name, timeout_object,
+    gate_script, raw_base_chain, rearm,
 };
 
 /// How an install was applied.
@@ -106,6 +106,9 @@ pub struct Installer {
     /// the table (listing reads every set element: ~0.1 s at 10,000). `None`: list before the next
     /// rebuild (first install, after a failure, drift).
     known: Option<Listing>,
+    /// Every conntrack entry installs deleted since this was last taken (counted as flushed or
+    /// not), so their DESTROY events are not taken for teardowns.
+    pub deleted: Vec<crate::teardowns::Tuple>,
 }
 
 /// Which class a packet without a connection falls into under `policy` (the simulator's rules):
@@ -137,6 +140,7 @@ impl Installer {
             options,
             installed: None,
             known: None,
+            deleted: Vec::new(),
         }
     }
 
@@ -165,6 +169,10 @@ impl Installer {
         for (set, element) in &changes.added {
             element_lines("add", set, &[element], &mut script);
         }
+        // Arming flips gate chains only; it never needs a flush (a disarmed class keeps the
+        // bypass connections it built).
+        let gates_before = rearm(rendered, program);
+        script.push_str(&gate_script(&gates_before, &rendered.gates));
         *old_program = program.clone();
         if script.is_empty() {
             return Ok((ApplyKind::Unchanged, Vec::new()));
@@ -201,8 +209,16 @@ impl Installer {
         let new = render::render(program, self.options);
         let mut safe = false;
         let kind = match &self.installed {
-            Some((_, old)) if old.skeleton == new.skeleton && self.known.is_some() => {
-                let (script, only_safe_adds) = element_diff(old, &new);
+            // A conditional class names its ct timeout only in its gate (outside the
+            // skeleton), so equal skeletons need equal timeouts too.
+            Some((_, old))
+                if old.skeleton == new.skeleton
+                    && old.timeouts == new.timeouts
+                    && old.established_timeouts == new.established_timeouts
+                    && self.known.is_some() =>
+            {
+                let (mut script, only_safe_adds) = element_diff(old, &new);
+                script.push_str(&gate_script(&old.gates, &new.gates));
                 safe = only_safe_adds;
                 if script.is_empty() {
                     ApplyKind::Unchanged
@@ -255,9 +271,8 @@ impl Installer {
             "add table inet {TABLE} {{ comment \"managed by Tether: do not edit\"; }}"
         );
         s.push_str(&base_chain());
-        for t in &new.timeouts {
-            s.push_str(&timeout_object(*t));
-        }
+        s.push_str(&raw_base_chain());
+        s.push_str(&new.timeout_objects());
         for c in &new.counters {
             s.push_str(&counter_object(c, &new.classes));
         }
@@ -273,10 +288,11 @@ impl Installer {
             let v: Vec<&String> = elems.iter().collect();
             element_lines("add", set, &v, &mut s);
         }
+        s.push_str(&gate_script(&BTreeMap::new(), &new.gates));
         let _s = info_span!("nft.apply", kind = "rebuild", bytes = s.len()).entered();
         tools.nft_apply(&s)?;
         let mut timeouts: BTreeSet<String> = existing.timeouts.into_iter().collect();
-        timeouts.extend(new.timeouts.iter().map(|t| timeout_name(*t)));
+        timeouts.extend(new.timeout_names());
         let mut counters: BTreeSet<String> = existing.counters.into_iter().collect();
         counters.extend(new.counters.iter().cloned());
         self.known = Some(Listing {
@@ -293,7 +309,7 @@ impl Installer {
     /// timeout (a removed class, an access-list that no longer selects them, a changed timeout).
     /// Bypass connections survive it: their next packet, mid-flow, builds a fresh entry.
     fn flush_stale(
-        &self,
+        &mut self,
         tools: &dyn Kernel,
         program: &BypassProgram,
         old_classes: &[ClassInfo],
@@ -308,7 +324,9 @@ impl Installer {
             let before = old_classes.iter().find(|c| c.id == e.class_id());
             let keep = match now {
                 Some(c) => {
+                    // Only a `full` class builds entries with a bypass mark.
                     c.bypass
+                        && c.mode == tether_dataplane::BypassMode::Full
                         && before.is_none_or(|b| b.timeout_secs == c.timeout_secs)
                         && classify(program, &c.policy, &e) == Some(Ok(c.class.as_str()))
                 }
@@ -316,6 +334,7 @@ impl Installer {
             };
             if !keep {
                 conntrack::delete(tools, &e)?;
+                self.deleted.push(crate::teardowns::tuple(&e));
                 // A changed timeout is not a teardown: the connection rebuilds at once.
                 let counted =
                     now.is_none_or(|c| before.is_none_or(|b| b.timeout_secs == c.timeout_secs));
@@ -338,7 +357,7 @@ impl Installer {
         let Some(existing) = self.known.clone() else {
             return Ok(());
         };
-        let want_t: BTreeSet<String> = new.timeouts.iter().map(|t| timeout_name(*t)).collect();
+        let want_t: BTreeSet<String> = new.timeout_names();
         let mut s = String::new();
         for t in existing.timeouts.iter().filter(|t| !want_t.contains(*t)) {
             let _ = writeln!(s, "delete ct timeout inet {TABLE} {t}");
@@ -381,7 +400,7 @@ impl Installer {
         let sets: BTreeSet<&String> = l.sets.iter().collect();
         let want_chains: BTreeSet<&String> = r.chains.iter().collect();
         let want_sets: BTreeSet<&String> = r.sets.keys().collect();
-        let timeouts: BTreeSet<String> = r.timeouts.iter().map(|t| timeout_name(*t)).collect();
+        let timeouts: BTreeSet<String> = r.timeout_names();
         let have_t: BTreeSet<String> = l.timeouts.iter().cloned().collect();
         let have_c: BTreeSet<String> = l.counters.iter().cloned().collect();
         if chains != want_chains

@@ -48,6 +48,10 @@ fn program(extra: &[u32]) -> BypassProgram {
                 access_list: "Stateless".into(),
                 tcp_state_bypass: true,
                 idle_timeout: Duration::from_secs(600),
+                limits: Default::default(),
+                mode: Default::default(),
+                trigger: None,
+                armed: true,
             }],
         },
     );

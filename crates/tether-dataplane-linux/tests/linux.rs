@@ -90,6 +90,10 @@ fn reference(bypass: bool, idle: Duration, extra: Vec<AclEntry>) -> BypassProgra
                 access_list: "StatelessTraffic".into(),
                 tcp_state_bypass: bypass,
                 idle_timeout: idle,
+                limits: Default::default(),
+                mode: Default::default(),
+                trigger: None,
+                armed: true,
             }],
         },
     );

@@ -126,6 +126,10 @@ fn build_program(rng: &mut Rng) -> (BypassProgram, Vec<(IpAddr, IpAddr, u16)>) {
                     access_list: "bench".into(),
                     tcp_state_bypass: true,
                     idle_timeout: Duration::from_secs(900),
+                    limits: Default::default(),
+                    mode: Default::default(),
+                    trigger: None,
+                    armed: true,
                 }],
             },
         )]),
@@ -288,6 +292,49 @@ fn main() {
         FLOWS * 100,
         VerdictReason::NoConnection,
     );
+
+    // (d) conditional bypass: the same new mid-flow flows with the class's trigger armed
+    // (bypassed) and disarmed (held to state: dropped), so the cost of the arming check shows.
+    let mut conditional = program.clone();
+    for p in conditional.policies.values_mut() {
+        for c in &mut p.classes {
+            c.trigger = Some(tether_dataplane::Trigger {
+                source: tether_dataplane::TriggerSource::LinkStateGroup(1),
+                hold: Duration::from_secs(60),
+            });
+        }
+    }
+    for (label, armed, want) in [
+        (
+            "(d) new flows, conditional bypass armed",
+            true,
+            VerdictReason::Bypass,
+        ),
+        (
+            "(d') new flows, conditional bypass disarmed",
+            false,
+            VerdictReason::NoConnection,
+        ),
+    ] {
+        for p in conditional.policies.values_mut() {
+            for c in &mut p.classes {
+                c.armed = armed;
+            }
+        }
+        sim.install_bypass(&conditional)
+            .expect("bench program is valid");
+        let batch: Vec<Packet> = (0..NEW_FLOW_BATCH)
+            .map(|i| {
+                let (src, dst, dport) = targets[(i + 7) % targets.len()];
+                packet(src, (i % 50_000) as u16 + 1024, dst, dport, TcpFlags::ACK)
+            })
+            .collect();
+        sim.advance(Duration::from_secs(7200));
+        let (rate, hits) = run(&sim, &batch, 1, want);
+        row(label, rate, hits, NEW_FLOW_BATCH, want);
+    }
+    sim.install_bypass(&program)
+        .expect("bench program is valid");
 
     // Re-install with live connections (the path the worker takes on every commit).
     for p in &bypass {

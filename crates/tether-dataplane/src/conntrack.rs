@@ -24,6 +24,10 @@ pub const DEFAULT_ICMP_IDLE: Duration = Duration::from_secs(2);
 /// Other IP protocols are tracked like UDP (the simulator keeps no per-protocol state for them).
 pub const DEFAULT_OTHER_IDLE: Duration = DEFAULT_UDP_IDLE;
 
+fn default_embryonic() -> Duration {
+    EMBRYONIC_TIMEOUT
+}
+
 /// The idle timeout of a connection no class configures.
 pub fn default_idle_timeout(protocol: u8) -> Duration {
     match protocol {
@@ -53,6 +57,13 @@ pub struct ConnectionEntry {
     pub state: ConnectionState,
     /// The idle timeout once established (the class's or the protocol default).
     pub idle_timeout: Duration,
+    /// How long it may stay embryonic (the class's, else [`EMBRYONIC_TIMEOUT`], at most the
+    /// idle timeout).
+    #[serde(default = "default_embryonic")]
+    pub embryonic_timeout: Duration,
+    /// How long it may stay half-closed (the class's; `None`: the idle timeout).
+    #[serde(default)]
+    pub half_closed_timeout: Option<Duration>,
     pub built_ns: u64,
     pub last_seen_ns: u64,
     /// When the entry expires if no packet comes: `last_seen_ns` + the timeout in force (the
@@ -102,10 +113,10 @@ impl TeardownReason {
 impl ConnectionEntry {
     /// The timeout currently in force.
     pub fn current_timeout(&self) -> Duration {
-        if self.state == ConnectionState::Embryonic {
-            EMBRYONIC_TIMEOUT.min(self.idle_timeout)
-        } else {
-            self.idle_timeout
+        match self.state {
+            ConnectionState::Embryonic => self.embryonic_timeout,
+            ConnectionState::Closing => self.half_closed_timeout.unwrap_or(self.idle_timeout),
+            _ => self.idle_timeout,
         }
     }
 
@@ -235,6 +246,8 @@ mod tests {
                 ConnectionState::Embryonic
             },
             idle_timeout: DEFAULT_TCP_IDLE,
+            embryonic_timeout: EMBRYONIC_TIMEOUT,
+            half_closed_timeout: None,
             built_ns: 0,
             last_seen_ns: 0,
             expires_ns: 0,

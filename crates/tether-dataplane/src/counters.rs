@@ -40,4 +40,7 @@ pub struct ClassCounters {
     pub torn_down_idle: u64,
     pub torn_down_fin_rst: u64,
     pub torn_down_flushed: u64,
+    /// New connections refused by `conn-max` and by `embryonic-conn-max`.
+    pub refused_conn_max: u64,
+    pub refused_embryonic_conn_max: u64,
 }

@@ -22,6 +22,10 @@ pub struct ProgramDelta {
     /// Anything outside access-lists may have changed: policies, their classes, service-policies,
     /// the global policy. A dataplane re-renders everything that depends on them.
     pub structure: bool,
+    /// Conditional classes, as (policy, class), whose `armed` changed and nothing else: a
+    /// dataplane flips what arms them (the Linux one a gate chain) without re-rendering.
+    #[serde(default)]
+    pub arming: BTreeSet<(String, String)>,
 }
 
 impl ProgramDelta {
@@ -31,11 +35,15 @@ impl ProgramDelta {
             entries: BTreeSet::new(),
             access_lists: program.access_lists.keys().cloned().collect(),
             structure: true,
+            arming: BTreeSet::new(),
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty() && self.access_lists.is_empty() && !self.structure
+        self.entries.is_empty()
+            && self.access_lists.is_empty()
+            && !self.structure
+            && self.arming.is_empty()
     }
 
     /// Whether `acl` changed at all (in full or some of its entries).
@@ -48,5 +56,6 @@ impl ProgramDelta {
         self.entries.extend(other.entries.iter().cloned());
         self.access_lists.extend(other.access_lists.iter().cloned());
         self.structure |= other.structure;
+        self.arming.extend(other.arming.iter().cloned());
     }
 }

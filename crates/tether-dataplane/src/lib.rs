@@ -41,5 +41,8 @@ pub use packet::{
     Verdict, VerdictReason,
 };
 pub use prefix::{IpPrefix, PortRange};
-pub use program::{AccessList, AclAction, AclEntry, BypassProgram, Policy, PolicyClass};
+pub use program::{
+    AccessList, AclAction, AclEntry, BypassMode, BypassProgram, ClassLimits, Policy, PolicyClass,
+    Trigger, TriggerSource,
+};
 pub use sim::{EVENT_CHANNEL_CAPACITY, SimDataplane};

@@ -137,6 +137,15 @@ pub enum VerdictReason {
     NewFlow,
     /// A tcp-state-bypass class matched: a bypass entry was built without any TCP state check.
     Bypass,
+    /// A `syn-check` bypass class matched a TCP packet that is not a SYN: an ordinary entry
+    /// was built without the SYN check (Junos `no-syn-check`).
+    NoSynCheck,
+    /// A `stateless` bypass class matched: passed on its access-list alone, no entry built.
+    Stateless,
+    /// The class already has `conn-max` connections.
+    ConnLimit,
+    /// The class already has `embryonic-conn-max` embryonic connections.
+    EmbryonicLimit,
     /// The access-list of a bypass class denied the packet (first match was `deny`).
     AclDeny,
     /// A TCP packet that is not an initial SYN and has no connection entry.
@@ -154,6 +163,10 @@ impl VerdictReason {
             VerdictReason::NewSyn => "new-syn",
             VerdictReason::NewFlow => "new-flow",
             VerdictReason::Bypass => "bypass",
+            VerdictReason::NoSynCheck => "no-syn-check",
+            VerdictReason::Stateless => "stateless",
+            VerdictReason::ConnLimit => "conn-limit",
+            VerdictReason::EmbryonicLimit => "embryonic-limit",
             VerdictReason::AclDeny => "acl-deny",
             VerdictReason::NoConnection => "no-connection",
             VerdictReason::InterfaceDown => "interface-down",

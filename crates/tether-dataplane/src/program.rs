@@ -71,6 +71,85 @@ pub struct PolicyClass {
     pub tcp_state_bypass: bool,
     /// ASA `set connection timeout idle`: the idle timeout of connections built by this class.
     pub idle_timeout: Duration,
+    /// Timeouts and connection limits of the class (ASA `set connection timeout embryonic` /
+    /// `half-closed`, `conn-max`, `embryonic-conn-max`).
+    #[serde(default)]
+    pub limits: ClassLimits,
+    /// How `tcp_state_bypass` bypasses (YANG `bypass-mode`).
+    #[serde(default)]
+    pub mode: BypassMode,
+    /// Conditional bypass: what arms the class (the worker moves `armed` as the trigger goes
+    /// down and up; a dataplane only reads `armed`). A dataplane keeps what arming needs ready
+    /// for a class with a trigger (the Linux one a gate chain) so that arming never
+    /// restructures the program.
+    #[serde(default)]
+    pub trigger: Option<Trigger>,
+    /// Whether new connections of a `tcp_state_bypass` class are built without state checks
+    /// now: always true for an unconditional class. A disarmed class still checks the live
+    /// bypass connections it built (against its access-list) and keeps them until they end.
+    #[serde(default = "armed_by_default")]
+    pub armed: bool,
+}
+
+/// A class's per-connection timeouts beyond the idle one, and its connection limits; `None`
+/// is the dataplane default (no limit).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ClassLimits {
+    /// How long a TCP connection may stay embryonic (SYN seen, no SYN-ACK).
+    pub embryonic_timeout: Option<Duration>,
+    /// How long a TCP connection may stay half-closed (a FIN from one side).
+    pub half_closed_timeout: Option<Duration>,
+    /// The most connections the class may have at once.
+    pub conn_max: Option<u32>,
+    /// The most embryonic TCP connections the class may have at once.
+    pub embryonic_conn_max: Option<u32>,
+}
+
+/// How a bypass class bypasses TCP state checks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BypassMode {
+    /// The ASA's: an entry from any packet, no TCP checks, ended only by its idle timeout.
+    #[default]
+    Full,
+    /// Only the SYN check is skipped: an entry from any packet, then tracked as usual (FIN/RST
+    /// end it, invalid packets are dropped).
+    SynCheck,
+    /// No entry at all: every packet judged by the access-list alone (notrack).
+    Stateless,
+}
+
+/// What arms a conditional bypass class, and how long it stays armed after the trigger is up.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Trigger {
+    pub source: TriggerSource,
+    pub hold: Duration,
+}
+
+/// The thing whose failure arms the bypass.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TriggerSource {
+    /// Armed while this interface is not operationally up (or absent).
+    Interface(String),
+    /// Armed while this link-state group is down (or absent, or disabled).
+    LinkStateGroup(u16),
+}
+
+fn armed_by_default() -> bool {
+    true
+}
+
+impl PolicyClass {
+    /// Whether the class's bypass follows a trigger.
+    pub fn conditional(&self) -> bool {
+        self.tcp_state_bypass && self.trigger.is_some()
+    }
+
+    /// Whether a new TCP connection of this class is built without state checks now.
+    pub fn bypasses_now(&self) -> bool {
+        self.tcp_state_bypass && self.armed
+    }
 }
 
 impl AclEntry {

@@ -14,7 +14,7 @@ use crate::commit;
 use crate::encoding;
 use crate::error::GnmiError;
 use crate::extensions::{self, Rpc};
-use crate::get::{now_ns, paths_field};
+use crate::get::paths_field;
 use crate::path::{self, ResolvedPath};
 use crate::service::{Caller, Shared};
 
@@ -128,17 +128,18 @@ pub(crate) async fn set(
     })
 }
 
-/// Commits `edits` to the running datastore as one transaction and returns its time (now,
-/// when there is nothing to commit).
+/// Commits `edits` to the running datastore as one transaction and returns its time.
+///
+/// A Set with no operations goes to the store too, which changes nothing (no record, no
+/// sync) but refuses it while a confirmed commit is pending, like any Set without the Commit
+/// extension (gnmi-commit-confirmed §3.2.1: FAILED_PRECONDITION); deciding it in the writer
+/// keeps the answer atomic with the pending state.
 pub(crate) async fn apply(
     shared: &Shared,
     caller: &Caller,
     edits: Vec<Edit>,
     span: &Span,
 ) -> Result<i64, GnmiError> {
-    if edits.is_empty() {
-        return Ok(now_ns());
-    }
     store_request(shared, caller, span, |store, meta| {
         store.commit(edits, meta)
     })

@@ -106,7 +106,7 @@ pub(crate) async fn commit(ctx: &mut SessionCtx, op: Node<'_, '_>) -> OpResult {
     ctx.require_write().map_err(|e| vec![e])?;
     let p = params(op).map_err(|e| vec![e])?;
     check_lock(ctx, Datastore::Running).map_err(|e| vec![e])?;
-    let mut cand = ctx.shared.candidate.lock().await;
+    let mut cand = ctx.shared.candidate().await;
     let edits = candidate_edits(cand.as_ref())?;
     let caller = Caller {
         session: Some(ctx.id),

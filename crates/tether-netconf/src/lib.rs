@@ -15,6 +15,7 @@
 //! `tether-model`), or owning the listener's lifetime (`tetherd` starts and stops it).
 
 mod action;
+mod candidate;
 mod capabilities;
 mod confirmed;
 mod edit;

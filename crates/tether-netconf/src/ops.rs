@@ -37,7 +37,7 @@ pub(crate) async fn dispatch(ctx: &mut SessionCtx, op: Node<'_, '_>) -> OpResult
         (NC, "discard-changes") => {
             ctx.require_write().map_err(one)?;
             check_lock(ctx, Datastore::Candidate).map_err(one)?;
-            *ctx.shared.candidate.lock().await = None;
+            *ctx.shared.candidate().await = None;
             ok()
         }
         (NC, "lock") => lock(ctx, op).await,
@@ -107,9 +107,9 @@ fn get(ctx: &SessionCtx, op: Node<'_, '_>, with_state: bool) -> OpResult {
                 read::with_state(schema, &config, None).map_err(one)?
             }
             Datastore::Candidate => {
-                let cand = ctx.shared.candidate.try_lock();
+                let cand = ctx.shared.try_candidate();
                 match cand.as_deref() {
-                    Ok(Some(c)) => read::with_state(schema, c, None).map_err(one)?,
+                    Some(Some(c)) => read::with_state(schema, c, None).map_err(one)?,
                     _ => {
                         let config = ctx.shared.store.config();
                         read::with_state(schema, &config, None).map_err(one)?
@@ -204,7 +204,7 @@ pub(crate) async fn apply(
                 .map_err(|e| from_store(&e))
         }
         Datastore::Candidate => {
-            let mut cand = ctx.shared.candidate.lock().await;
+            let mut cand = ctx.shared.candidate().await;
             let was_modified = cand.is_some();
             let mut tree = match cand.take() {
                 Some(t) => t,
@@ -271,7 +271,7 @@ async fn edit_config(ctx: &mut SessionCtx, op: Node<'_, '_>) -> OpResult {
         }
     }
     let edits = {
-        let cand = ctx.shared.candidate.lock().await;
+        let cand = ctx.shared.candidate().await;
         match (ds, cand.as_ref()) {
             (Datastore::Candidate, Some(c)) => config_edits(ctx, c, op, default)?,
             _ => {
@@ -291,7 +291,7 @@ pub(crate) async fn content_of(
     ds: Datastore,
 ) -> Result<Option<Edit>, Vec<RpcError>> {
     let json = match ds {
-        Datastore::Candidate => match ctx.shared.candidate.lock().await.as_ref() {
+        Datastore::Candidate => match ctx.shared.candidate().await.as_ref() {
             Some(c) => c.to_json(false),
             None => return Ok(None),
         },
@@ -348,7 +348,7 @@ async fn copy_config(ctx: &mut SessionCtx, op: Node<'_, '_>) -> OpResult {
         }
     };
     if target == Datastore::Candidate && edits.is_empty() {
-        *ctx.shared.candidate.lock().await = None;
+        *ctx.shared.candidate().await = None;
         return ok();
     }
     apply(ctx, target, edits, false).await?;
@@ -370,7 +370,7 @@ async fn validate(ctx: &mut SessionCtx, op: Node<'_, '_>) -> OpResult {
 async fn lock(ctx: &mut SessionCtx, op: Node<'_, '_>) -> OpResult {
     ctx.require_write().map_err(one)?;
     let ds = datastore(op, "target").map_err(one)?;
-    if ds == Datastore::Candidate && ctx.shared.candidate.lock().await.is_some() {
+    if ds == Datastore::Candidate && ctx.shared.candidate().await.is_some() {
         // RFC 6241 §8.3.5.1: the candidate cannot be locked while it holds uncommitted changes.
         return Err(one(RpcError::lock_denied(
             0,

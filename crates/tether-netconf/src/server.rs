@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tether_auth::Users;
-use tether_model::{Actions, ConfigTree, Schema};
+use tether_model::{Actions, Schema};
+
+use crate::candidate::{Candidate, CandidateGuard};
 use tether_store::{Locks, Store};
 use tether_telemetry::StateTree;
 use thiserror::Error;
@@ -90,12 +92,21 @@ pub(crate) struct Shared {
     pub options: NetconfOptions,
     pub sessions: Mutex<HashMap<u32, SessionEntry>>,
     next_id: AtomicU32,
-    /// The candidate datastore (one per server, RFC 6241 §8.3); `None` while it equals
-    /// running (nothing edited since the last commit or discard).
-    pub candidate: tokio::sync::Mutex<Option<ConfigTree>>,
+    /// The candidate datastore (one per server, RFC 6241 §8.3): see `candidate.rs`.
+    candidate: Candidate,
 }
 
 impl Shared {
+    /// The candidate, locked (reset first if a confirmed commit was reverted).
+    pub async fn candidate(&self) -> CandidateGuard<'_> {
+        self.candidate.lock(self.store.as_ref()).await
+    }
+
+    /// The candidate if no other session holds it now.
+    pub fn try_candidate(&self) -> Option<CandidateGuard<'_>> {
+        self.candidate.try_lock(self.store.as_ref())
+    }
+
     /// A new session id and its kill switch; `None` when the session limit is reached.
     pub fn register(&self, user: &str, peer: &str) -> Option<(u32, watch::Receiver<bool>)> {
         let mut s = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
@@ -147,6 +158,7 @@ impl NetconfServer {
         options: NetconfOptions,
     ) -> Self {
         let (stop, _) = watch::channel(false);
+        let candidate = Candidate::new(store.as_ref());
         NetconfServer {
             shared: Arc::new(Shared {
                 schema,
@@ -156,7 +168,7 @@ impl NetconfServer {
                 options,
                 sessions: Mutex::new(HashMap::new()),
                 next_id: AtomicU32::new(1),
-                candidate: tokio::sync::Mutex::new(None),
+                candidate,
             }),
             stop,
         }

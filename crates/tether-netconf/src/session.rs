@@ -177,7 +177,7 @@ async fn end(ctx: &mut SessionCtx) {
         .holder(Datastore::Candidate)
         .is_some_and(|h| h.session == ctx.id);
     if held_candidate {
-        *ctx.shared.candidate.lock().await = None;
+        *ctx.shared.candidate().await = None;
     }
     crate::confirmed::session_ended(&ctx.shared, ctx.id, &ctx.identity.user).await;
     ctx.shared.unregister(ctx.id);

@@ -76,6 +76,10 @@ fn reference_program() -> BypassProgram {
         access_list: "StatelessTraffic".into(),
         tcp_state_bypass: true,
         idle_timeout: Duration::from_secs(15 * 60),
+        limits: Default::default(),
+        mode: Default::default(),
+        trigger: None,
+        armed: true,
     };
     BypassProgram {
         access_lists: [(

@@ -33,6 +33,7 @@
 //!   commit was issued").
 
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -278,8 +279,20 @@ pub(crate) fn revert_edits(
 
 // ===== The engine inside the writer thread =====
 
-/// What a confirmed-commit request made, and the pending state once it is durable.
-type Done = (Committed, Option<Option<Live>>);
+/// How a confirmed-commit request changes the pending state once it is durable.
+#[derive(Debug, Clone)]
+pub(crate) enum Settled {
+    /// A confirmed commit is pending (started, followed up, or its timer moved).
+    Pending(Live),
+    /// The pending commit was confirmed.
+    Confirmed,
+    /// The pending commit was reverted (cancel, timeout, session end, boot).
+    Reverted,
+}
+
+/// What a confirmed-commit request made, and the pending state once it is durable (`None`:
+/// unchanged).
+type Done = (Committed, Option<Settled>);
 
 impl Writer {
     /// Refuses a commit outside the confirmed-commit protocol while one is pending.
@@ -290,6 +303,19 @@ impl Writer {
             }
             .into()),
             None => Ok(()),
+        }
+    }
+
+    /// Takes the pending state a durable request settled on.
+    pub(crate) fn settle(&mut self, s: &Settled) {
+        match s {
+            Settled::Pending(live) => self.set_pending(Some(live.clone())),
+            Settled::Confirmed => self.set_pending(None),
+            Settled::Reverted => {
+                // Counted first: whoever sees nothing pending any more also sees the revert.
+                self.s.reverts.fetch_add(1, Ordering::SeqCst);
+                self.set_pending(None);
+            }
         }
     }
 
@@ -362,7 +388,7 @@ impl Writer {
                     timeout_s = timeout.as_secs_f64(),
                     "confirmed commit pending"
                 );
-                Ok((c, Some(Some(Live { record, deadline }))))
+                Ok((c, Some(Settled::Pending(Live { record, deadline }))))
             }
             (ConfirmedAction::SessionEnded, Some(p)) if matches!((&p.key, caller.session), (ConfirmKey::Session(s), Some(c)) if *s == c) =>
             {
@@ -402,7 +428,7 @@ impl Writer {
                 });
                 let c = self.commit_one(disk, &edits, meta, Some(&ConfirmedWrite::Remove))?;
                 info!(since_commit = p.since_commit, "confirmed commit confirmed");
-                Ok((c, Some(None)))
+                Ok((c, Some(Settled::Confirmed)))
             }
             (ConfirmedAction::Cancel, Some(p)) => {
                 authorize(&p, &caller, now_ns)?;
@@ -417,7 +443,7 @@ impl Writer {
                 let record = Record { deadline_ns, ..p };
                 let write = ConfirmedWrite::Put(record.encode()?);
                 let c = self.commit_one(disk, &[], meta, Some(&write))?;
-                Ok((c, Some(Some(Live { record, deadline }))))
+                Ok((c, Some(Settled::Pending(Live { record, deadline }))))
             }
         }
     }
@@ -432,7 +458,7 @@ impl Writer {
             commit = c.1.id,
             "confirmed commit reverted"
         );
-        Ok((c, Some(None)))
+        Ok((c, Some(Settled::Reverted)))
     }
 
     /// The timer: reverts the pending commit once its deadline has passed (a commit of the

@@ -59,6 +59,12 @@ pub trait Store: Send + Sync + 'static {
     /// The pending confirmed commit, if any.
     fn confirmed_status(&self) -> Option<ConfirmedStatus>;
 
+    /// How many confirmed commits were reverted (timeout, cancel, the owning session's end,
+    /// boot) since the store opened. It moves when the revert is durable, before the revert's
+    /// reply and its record on the commit bus, so whoever keeps data derived from running
+    /// (NETCONF's candidate) can tell that running went back without watching the bus.
+    fn reverts(&self) -> u64;
+
     /// A read view of the running configuration.
     fn config(&self) -> RwLockReadGuard<'_, ConfigTree>;
 

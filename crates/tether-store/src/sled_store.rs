@@ -17,6 +17,7 @@
 //! [`HEAL_INTERVAL`]); commits resume by themselves once the disk is usable.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::Instant;
@@ -101,6 +102,9 @@ pub(crate) struct Shared {
     /// The pending confirmed commit as of the last durable batch (the writer's is the truth;
     /// this copy is for [`Store::confirmed_status`]).
     pub(crate) confirmed: RwLock<Option<ConfirmedStatus>>,
+    /// Confirmed commits reverted since the store opened, counted once the revert is durable
+    /// (for [`Store::reverts`]).
+    pub(crate) reverts: AtomicU64,
 }
 
 impl Shared {
@@ -142,6 +146,7 @@ impl SledStore {
             bus,
             runtime_lock: Mutex::new(()),
             confirmed: RwLock::new(None),
+            reverts: AtomicU64::new(0),
         });
         info!(
             from = loaded.how,
@@ -234,6 +239,10 @@ impl Store for SledStore {
             meta,
             reply,
         })
+    }
+
+    fn reverts(&self) -> u64 {
+        self.shared.reverts.load(Ordering::SeqCst)
     }
 
     fn confirmed_status(&self) -> Option<ConfirmedStatus> {

@@ -9,7 +9,7 @@ use tether_model::{ConfigTree, Edit, LeafChange, Prepared};
 use tether_syntax::time::wall_clock_ns as now_ns;
 use tracing::{debug, error, info, info_span, warn};
 
-use crate::confirmed::Live;
+use crate::confirmed::{Live, Settled};
 use crate::disk::{ConfirmedWrite, Disk, Marker, corrupt, id_key};
 use crate::sled_store::{Reply, Request, Shared};
 use crate::{CommitMeta, CommitOutcome, CommitRecord, StoreError};
@@ -69,7 +69,7 @@ struct Accepted {
     /// Something besides a commit record was written (the confirmed-commit record).
     dirty: bool,
     /// The pending confirmed commit once this is durable (`None`: unchanged).
-    pending: Option<Option<Live>>,
+    pending: Option<Settled>,
 }
 
 /// What `commit_one` made: the prepared transaction to install, the answer, the record to
@@ -328,7 +328,7 @@ impl Writer {
         debug!(commits = accepted.len(), "batch durable");
         for a in &accepted {
             if let Some(p) = &a.pending {
-                self.set_pending(p.clone());
+                self.settle(p);
             }
         }
         for a in accepted {

@@ -71,6 +71,7 @@ fn a_timed_out_commit_is_reverted_by_an_ordinary_commit_everyone_sees() {
     s.commit(vec![group(1)], meta()).wait_blocking().unwrap();
     let mut bus = s.subscribe();
     confirmed_commit(&s, vec![group(2)], "t1", Duration::from_millis(200));
+    assert_eq!(s.reverts(), 0);
     let st = s.confirmed_status().unwrap();
     assert_eq!(
         (st.since_commit, st.session, st.user.as_str()),
@@ -116,6 +117,11 @@ fn a_timed_out_commit_is_reverted_by_an_ordinary_commit_everyone_sees() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(groups(&s), 1);
+    assert_eq!(
+        s.reverts(),
+        1,
+        "a revert is counted once nothing is pending"
+    );
     // The bus saw the confirmed commit and its revert; the log holds both.
     let first = bus.blocking_recv().unwrap();
     let revert = bus.blocking_recv().unwrap();
@@ -149,6 +155,7 @@ fn the_record_survives_a_reopen_and_boot_reverts_it() {
     let s = SledStore::open(schema(), StoreOptions::new(dir.path())).unwrap();
     assert_eq!(groups(&s), 1, "boot reverts a pending confirmed commit");
     assert!(s.confirmed_status().is_none());
+    assert_eq!(s.reverts(), 1, "the boot revert is counted");
     let log = s.commits(1).unwrap();
     assert!(
         log[0].meta.comment.as_deref().unwrap().contains("restart"),
@@ -197,6 +204,7 @@ fn confirm_makes_it_permanent_across_restarts() {
         .wait_blocking()
         .unwrap();
         assert!(s.confirmed_status().is_none());
+        assert_eq!(s.reverts(), 0, "a confirm is no revert");
     }
     let s = SledStore::open(schema(), StoreOptions::new(dir.path())).unwrap();
     assert_eq!(groups(&s), 1);

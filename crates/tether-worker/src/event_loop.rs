@@ -70,6 +70,10 @@ pub struct Worker {
     pub(crate) disable_repairs: u64,
     /// The dataplane's host warnings last published.
     pub(crate) warnings: Vec<String>,
+    /// Conditional bypass: each class's arming (`bypass::arming`).
+    pub(crate) arming: crate::bypass::arming::Arming,
+    /// Whether each interface the dataplane reported is operationally up (trigger levels).
+    pub(crate) interface_up: BTreeMap<String, bool>,
 }
 
 /// Everything the loop waits on. Subscribed before the worker reads anything, so nothing that
@@ -115,6 +119,8 @@ impl Worker {
             program_repairs: 0,
             disable_repairs: 0,
             warnings: Vec::new(),
+            arming: Default::default(),
+            interface_up: BTreeMap::new(),
         }
     }
 
@@ -125,7 +131,11 @@ impl Worker {
         periodic.tick().await;
         let (mut commits_open, mut events_open) = (true, true);
         loop {
-            let clock_wait = self.engine.next_deadline().map(|deadline| {
+            let deadline = match (self.engine.next_deadline(), self.arming.next_deadline()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let clock_wait = deadline.map(|deadline| {
                 Duration::from_nanos(deadline.saturating_sub(self.dataplane.now_ns()))
                     .min(CLOCK_POLL)
             });
@@ -282,18 +292,20 @@ impl Worker {
                     self.typed.tether_link_state = fresh.tether_link_state;
                 }
                 let typed = std::mem::take(&mut self.typed);
-                // Interfaces first (see `apply_config`), bypass before link state as there.
+                // Interfaces first (see `apply_config`), then link state, then bypass.
                 let interfaces: BTreeSet<String> = touched
                     .iter()
                     .filter(|m| m.as_str() == tether_model::tether_interfaces::NAME)
                     .cloned()
                     .collect();
                 self.apply_config(&typed, Some(&interfaces));
+                touched.retain(|m| m.as_str() != tether_model::tether_interfaces::NAME);
+                self.apply_config(&typed, Some(&touched));
+                // Bypass after link state, so a class whose trigger group this commit creates
+                // is judged against the group's status, not as absent (armed for an instant).
                 if bypass {
                     self.apply_bypass_commit(record);
                 }
-                touched.retain(|m| m.as_str() != tether_model::tether_interfaces::NAME);
-                self.apply_config(&typed, Some(&touched));
                 self.typed = typed;
             }
             Err(e) => error!(error = %e, "cannot read the typed configuration"),
@@ -331,11 +343,14 @@ impl Worker {
                 self.resync_interfaces();
             }
         }
-        if changed(tether_model::tether_conntrack_bypass::NAME) {
-            self.apply_bypass(typed);
-        }
+        // Link state before bypass: a conditional class's trigger group must exist in the
+        // engine when the class is first judged (boot, after lagging), or it would be armed
+        // for an instant as "absent".
         if changed(tether_model::tether_link_state::NAME) {
             self.apply_link_state(typed);
+        }
+        if changed(tether_model::tether_conntrack_bypass::NAME) {
+            self.apply_bypass(typed);
         }
     }
 
@@ -345,6 +360,9 @@ impl Worker {
         if self.engine.next_deadline().is_some_and(|d| d <= now) {
             let outcome = self.engine.tick(now);
             self.apply_outcome(outcome, now, StateBatch::default());
+        }
+        if self.arming.next_deadline().is_some_and(|d| d <= now) {
+            self.rearm(now);
         }
     }
 }

@@ -150,6 +150,16 @@ fn every_written_batch() -> Vec<StateBatch> {
         ..Default::default()
     };
     batch(&|b| bypass::state::counters(&counters, b));
+    for hold_until_ns in [Some(2), None] {
+        let s = bypass::arming::ClassArming {
+            armed: true,
+            reason: bypass::arming::ArmedReason::HoldTime,
+            since_ns: 1,
+            hold_until_ns,
+            transitions: 1,
+        };
+        batch(&|b| bypass::state::arming("P", "C", &s, b));
+    }
     out.extend(bypass::state::warnings(&[
         "rp_filter is strict on MPLS".into()
     ]));

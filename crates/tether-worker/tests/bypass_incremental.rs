@@ -13,14 +13,23 @@
 //!   with the same declarations and elements, ct timeouts and counters.
 //!
 //! "Restarts" (the worker forgetting its program and the installer its table, the kernel's
-//! table staying) are mixed in. `TETHER_INCREMENTAL_STEPS` / `TETHER_INCREMENTAL_SEED` vary it.
+//! table staying) are mixed in. Classes get the three bypass modes (full, syn-check,
+//! stateless: the raw notrack chains) and, a third of them, timeouts and connection limits
+//! (ct count, the embryonic set), by name. So is conditional bypass: every other bypass class gets a
+//! trigger, and between commits a random one is armed or disarmed and installed with the
+//! arming-only delta the worker's `rearm` sends (the installer then flips its gate chain
+//! without rendering), checked against a fresh install like every other step. `TETHER_INCREMENTAL_STEPS` / `TETHER_INCREMENTAL_SEED` vary it.
 
 #[path = "../../tether-model/tests/common/ops.rs"]
 mod ops;
 
 use ops::Rng;
 use serde_json::json;
-use tether_dataplane::BypassProgram;
+use std::collections::BTreeMap;
+
+use tether_dataplane::{
+    BypassMode, BypassProgram, ClassLimits, ProgramDelta, Trigger, TriggerSource,
+};
 use tether_dataplane_linux::ApplyKind;
 use tether_dataplane_linux::model::{ModelTable, NftModel};
 use tether_dataplane_linux::offline::Installer;
@@ -114,6 +123,83 @@ fn rename(r: &mut Rng) -> Vec<Edit> {
                 ),
             ]
         }
+    }
+}
+
+/// Conditional bypass over the random configurations: the armed flag of each conditional
+/// class, as the worker's arming would hold it.
+#[derive(Default)]
+struct Arms(BTreeMap<(String, String), bool>);
+
+impl Arms {
+    /// Whether a class is conditional here: every other bypass class, by name.
+    fn conditional(class: &str) -> bool {
+        tether_syntax::fnv::fnv1a_parts(&[class]).is_multiple_of(2)
+    }
+
+    /// The bypass mode of a class here: the three modes by name, so that they mix in one
+    /// policy and a rename moves a class between them.
+    fn mode(class: &str) -> BypassMode {
+        match tether_syntax::fnv::fnv1a_parts(&[class, "mode"]) % 3 {
+            0 => BypassMode::Full,
+            1 => BypassMode::SynCheck,
+            _ => BypassMode::Stateless,
+        }
+    }
+
+    /// `program` with the modes, triggers and armed flags stamped in (the flags as
+    /// `use_compiled` does).
+    fn stamp(&self, program: &BypassProgram) -> BypassProgram {
+        let mut p = program.clone();
+        for (policy, pol) in &mut p.policies {
+            for c in &mut pol.classes {
+                c.mode = Self::mode(&c.name);
+                if tether_syntax::fnv::fnv1a_parts(&[&c.name, "limits"]).is_multiple_of(3) {
+                    c.limits = ClassLimits {
+                        embryonic_timeout: Some(std::time::Duration::from_secs(20)),
+                        half_closed_timeout: Some(std::time::Duration::from_secs(40)),
+                        conn_max: Some(100),
+                        embryonic_conn_max: Some(10),
+                    };
+                }
+                if c.tcp_state_bypass && Self::conditional(&c.name) {
+                    c.trigger = Some(Trigger {
+                        source: TriggerSource::Interface("fib0".into()),
+                        hold: std::time::Duration::from_secs(60),
+                    });
+                    c.armed = self
+                        .0
+                        .get(&(policy.clone(), c.name.clone()))
+                        .copied()
+                        .unwrap_or(false);
+                }
+            }
+        }
+        p
+    }
+
+    /// Flips one random conditional class of `program`; the delta naming it, if any.
+    fn flip(&mut self, rng: &mut Rng, program: &BypassProgram) -> Option<ProgramDelta> {
+        let keys: Vec<(String, String)> = program
+            .policies
+            .iter()
+            .flat_map(|(p, pol)| {
+                pol.classes
+                    .iter()
+                    .filter(|c| c.tcp_state_bypass && Self::conditional(&c.name))
+                    .map(move |c| (p.clone(), c.name.clone()))
+            })
+            .collect();
+        if keys.is_empty() {
+            return None;
+        }
+        let key = rng.pick(&keys).clone();
+        let armed = self.0.entry(key.clone()).or_insert(false);
+        *armed = !*armed;
+        Some(ProgramDelta {
+            arming: [key].into(),
+            ..Default::default()
+        })
     }
 }
 
@@ -228,17 +314,28 @@ fn incremental_program_and_nft_delta_equal_the_full_path_on_random_commits() {
     // The worker's view: the program of the configuration, when the last compile succeeded.
     let mut previous = full(&config).ok();
     let mut linux = Linux::new();
-    let (mut incremental, mut fell_back, mut refused, mut restarts, mut renames) =
-        (0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut arms = Arms::default();
+    let (mut incremental, mut fell_back, mut refused, mut restarts, mut renames, mut flips) =
+        (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
     for step in 0..steps {
         if rng.chance(2) {
             // A restart: a fresh compile, installed whole over the kernel's existing table.
             previous = full(&config).ok();
             linux.restart();
             if let Some(p) = previous.clone() {
-                linux.install(step, None, &p, None);
+                linux.install(step, None, &arms.stamp(&p), None);
             }
             restarts += 1;
+        }
+        if rng.chance(20)
+            && let Some(p) = &previous
+        {
+            // A trigger moved: one class armed or disarmed, nothing else.
+            let before = arms.stamp(p);
+            if let Some(delta) = arms.flip(&mut rng, p) {
+                flips += 1;
+                linux.install(step, Some(&before), &arms.stamp(p), Some(delta));
+            }
         }
         let edits = if rng.chance(8) {
             renames += 1;
@@ -270,7 +367,13 @@ fn incremental_program_and_nft_delta_equal_the_full_path_on_random_commits() {
                     panic!("step {step}: taken incrementally but the full compiler says {e}")
                 });
                 assert_eq!(got, want, "step {step}: programs differ after {edits:?}");
-                linux.install(step, previous.as_ref(), &got, Some(touched.delta()));
+                let before = previous.as_ref().map(|p| arms.stamp(p));
+                linux.install(
+                    step,
+                    before.as_ref(),
+                    &arms.stamp(&got),
+                    Some(touched.delta()),
+                );
                 previous = Some(got);
             }
             Followed::Full(got) => {
@@ -281,7 +384,8 @@ fn incremental_program_and_nft_delta_equal_the_full_path_on_random_commits() {
                     "step {step}"
                 );
                 if let Ok(p) = &got {
-                    linux.install(step, previous.as_ref(), p, None);
+                    let before = previous.as_ref().map(|p| arms.stamp(p));
+                    linux.install(step, before.as_ref(), &arms.stamp(p), None);
                 }
                 previous = got.ok();
             }
@@ -292,9 +396,11 @@ fn incremental_program_and_nft_delta_equal_the_full_path_on_random_commits() {
     let patched = linux.patched;
     println!(
         "{steps} steps ({renames} renames): {incremental} incremental, {fell_back} full, \
-         {refused} refused, {restarts} restarts; nft: {unchanged} unchanged, {elements} \
-         element updates ({patched} by the one-entry render), {rebuilds} rebuilds"
+         {refused} refused, {restarts} restarts, {flips} arming flips; nft: {unchanged} \
+         unchanged, {elements} element updates ({patched} by the one-entry render), \
+         {rebuilds} rebuilds"
     );
+    assert!(flips > steps / 50, "arming was hardly exercised: {flips}");
     assert!(
         incremental > steps / 10,
         "the incremental path was hardly exercised: {incremental} of {steps}"

@@ -31,17 +31,25 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// How to reach tetherd, as gnmic's flags.
+/// How to reach tetherd, with gnmic's flag names where they mean the same thing (`-a/--address`,
+/// `--insecure`, `--skip-verify`, `-u`, `-p`, `-e`, `--format`).
 #[derive(Debug, Args)]
 pub struct Connection {
-    /// The tetherd gNMI address.
+    /// The tetherd gNMI address, HOST:PORT; without a port, 57400 (gnmic's default).
     #[arg(
         long,
+        short = 'a',
+        visible_alias = "address",
         global = true,
         default_value = "127.0.0.1:57400",
-        env = "TETHER_TARGET"
+        env = "TETHER_TARGET",
+        value_parser = address
     )]
     pub target: String,
+    /// TLS without checking tetherd's certificate (gnmic --skip-verify): the connection is
+    /// encrypted but anyone on the path can pretend to be tetherd. Lab use only.
+    #[arg(long, global = true, conflicts_with = "insecure")]
+    pub skip_verify: bool,
     /// Plaintext gRPC, no TLS (the default when the target is a loopback address and no TLS
     /// option is given).
     #[arg(long, global = true)]
@@ -70,9 +78,56 @@ pub struct Connection {
         hide_env_values = true
     )]
     pub password: Option<String>,
-    /// Value encoding on the wire.
-    #[arg(long, short = 'e', global = true, value_enum, default_value_t = Encoding::JsonIetf)]
+    /// Value encoding on the wire (any case, as gnmic: JSON_IETF, json_ietf).
+    #[arg(long, short = 'e', global = true, value_enum, ignore_case = true, default_value_t = Encoding::JsonIetf)]
     pub encoding: Encoding,
+    /// Output of get, subscribe and capabilities: `json`, or `flat` (one `PATH: VALUE` line per
+    /// leaf, as gnmic --format flat). Without it: get prints JSON, subscribe `TIME PATH VALUE`
+    /// lines, capabilities text.
+    #[arg(long, global = true, value_enum)]
+    pub format: Option<Format>,
+}
+
+/// The default gNMI port (gnmic's and tetherd's).
+pub const DEFAULT_PORT: u16 = 57400;
+
+/// `--address`: HOST:PORT as given; a HOST alone (a name, an IPv4 address, an IPv6 address
+/// with or without brackets) gets the default port, as gnmic does.
+pub fn address(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Err("an empty address".into());
+    }
+    if text.contains("://") {
+        return Err(format!(
+            "{text:?} is HOST:PORT (e.g. 127.0.0.1:57400), not a URL"
+        ));
+    }
+    let has_port = |port: &str| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
+    if let Some(rest) = text.strip_prefix('[') {
+        return match rest.split_once(']') {
+            Some((_, "")) => Ok(format!("{text}:{DEFAULT_PORT}")),
+            Some((_, tail)) if tail.strip_prefix(':').is_some_and(has_port) => Ok(text.to_string()),
+            _ => Err(format!("{text:?} is not [IPV6]:PORT")),
+        };
+    }
+    match text.matches(':').count() {
+        0 => Ok(format!("{text}:{DEFAULT_PORT}")),
+        1 => match text.rsplit_once(':') {
+            Some((host, port)) if !host.is_empty() && has_port(port) => Ok(text.to_string()),
+            _ => Err(format!("{text:?} is not HOST:PORT")),
+        },
+        // A bare IPv6 address.
+        _ => Ok(format!("[{text}]:{DEFAULT_PORT}")),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// JSON: get as one object of path → value, subscribe one object per line, capabilities
+    /// the response as JSON.
+    Json,
+    /// One `PATH: VALUE` line per leaf.
+    Flat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -133,6 +188,9 @@ pub enum Command {
         #[arg(long)]
         updates_only: bool,
     },
+    /// What tetherd serves (gNMI Capabilities): gNMI version, YANG modules with revisions,
+    /// encodings. Like gnmic capabilities.
+    Capabilities,
     /// Cisco-style show commands.
     #[command(subcommand)]
     Show(Show),
@@ -404,5 +462,58 @@ mod tests {
         }
         let cli = Cli::try_parse_from(words("tetherctl show service-policy")).unwrap();
         assert!(matches!(cli.command, Command::Show(Show::Bypass)));
+    }
+
+    #[test]
+    fn takes_gnmic_flag_names() {
+        let cli = Cli::try_parse_from(words(
+            "tetherctl -a 198.18.0.1:57401 --skip-verify -e JSON --format flat get /link-state",
+        ))
+        .unwrap();
+        assert_eq!(cli.connection.target, "198.18.0.1:57401");
+        assert!(cli.connection.skip_verify);
+        assert_eq!(cli.connection.encoding, Encoding::Json);
+        assert_eq!(cli.connection.format, Some(Format::Flat));
+        let cli = Cli::try_parse_from(words(
+            "tetherctl capabilities --address tether.example -e Json_IETF",
+        ))
+        .unwrap();
+        assert_eq!(cli.connection.target, "tether.example:57400");
+        assert_eq!(cli.connection.encoding, Encoding::JsonIetf);
+        assert!(matches!(cli.command, Command::Capabilities));
+        let cli =
+            Cli::try_parse_from(words("tetherctl --target 127.0.0.1:1 capabilities")).unwrap();
+        assert_eq!(cli.connection.target, "127.0.0.1:1");
+        assert_eq!(cli.connection.format, None);
+        assert!(
+            Cli::try_parse_from(words("tetherctl --insecure --skip-verify capabilities")).is_err()
+        );
+        assert!(Cli::try_parse_from(words("tetherctl -e xml capabilities")).is_err());
+        assert!(Cli::try_parse_from(words("tetherctl --format yaml capabilities")).is_err());
+    }
+
+    #[test]
+    fn addresses_get_gnmics_default_port() {
+        for (given, want) in [
+            ("127.0.0.1", "127.0.0.1:57400"),
+            ("127.0.0.1:830", "127.0.0.1:830"),
+            ("tether.example", "tether.example:57400"),
+            ("[2001:db8::1]", "[2001:db8::1]:57400"),
+            ("[2001:db8::1]:57401", "[2001:db8::1]:57401"),
+            ("2001:db8::1", "[2001:db8::1]:57400"),
+        ] {
+            assert_eq!(address(given).unwrap(), want, "{given}");
+        }
+        for bad in [
+            "",
+            "host:",
+            ":57400",
+            "host:port",
+            "[2001:db8::1",
+            "[::1]x",
+            "http://h:1",
+        ] {
+            assert!(address(bad).is_err(), "{bad}");
+        }
     }
 }

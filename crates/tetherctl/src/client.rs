@@ -90,9 +90,11 @@ pub fn is_loopback(target: &str) -> bool {
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Whether to use plaintext: `--insecure`, or a loopback target with no TLS option.
+/// Whether to use plaintext: `--insecure`, or a loopback target with no TLS option
+/// (`--skip-verify` is one).
 pub fn plaintext(c: &Connection) -> bool {
-    c.insecure || (c.tls_ca.is_none() && c.tls_cert.is_none() && is_loopback(&c.target))
+    c.insecure
+        || (c.tls_ca.is_none() && c.tls_cert.is_none() && !c.skip_verify && is_loopback(&c.target))
 }
 
 fn metadata(
@@ -125,12 +127,40 @@ pub async fn connect(c: &Connection) -> Result<Clients> {
         .with_context(|| format!("--target {} is not ADDR:PORT", c.target))?
         .connect_timeout(Duration::from_secs(5))
         .tcp_nodelay(true);
+    let server_name = c
+        .tls_server_name
+        .clone()
+        .unwrap_or_else(|| host_of(&c.target).to_string());
+    if c.skip_verify {
+        let identity = match (&c.tls_cert, &c.tls_key) {
+            (Some(cert), Some(key)) => Some((
+                std::fs::read(cert)
+                    .with_context(|| format!("reading --tls-cert {}", cert.display()))?,
+                std::fs::read(key)
+                    .with_context(|| format!("reading --tls-key {}", key.display()))?,
+            )),
+            _ => None,
+        };
+        let endpoint = Endpoint::from_shared(format!("http://{}", c.target))
+            .with_context(|| format!("--target {} is not ADDR:PORT", c.target))?
+            .connect_timeout(Duration::from_secs(5));
+        let ident = identity.as_ref().map(|(c, k)| (c.as_slice(), k.as_slice()));
+        let channel = crate::skip_verify::connect(endpoint, server_name, ident)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot reach tetherd at {} (TLS, certificate not verified); is it running with TLS?",
+                    c.target
+                )
+            })?;
+        return Ok(Clients {
+            channel,
+            credentials,
+            target: c.target.clone(),
+        });
+    }
     if !plain {
-        let mut tls = ClientTlsConfig::new().domain_name(
-            c.tls_server_name
-                .clone()
-                .unwrap_or_else(|| host_of(&c.target).to_string()),
-        );
+        let mut tls = ClientTlsConfig::new().domain_name(server_name);
         match &c.tls_ca {
             Some(ca) => {
                 let pem = std::fs::read(ca)
@@ -139,7 +169,8 @@ pub async fn connect(c: &Connection) -> Result<Clients> {
             }
             None => bail!(
                 "{} is not a loopback address, so TLS is on: give --tls-ca FILE (the CA that \
-                 signed tetherd's certificate), or --insecure for a plaintext lab daemon",
+                 signed tetherd's certificate), --skip-verify to not check it, or --insecure for \
+                 a plaintext lab daemon",
                 c.target
             ),
         }

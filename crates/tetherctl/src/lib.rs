@@ -11,6 +11,7 @@
 //! module names and schema paths only.
 
 pub mod export;
+pub mod flat;
 pub mod import;
 pub mod order;
 pub mod path;

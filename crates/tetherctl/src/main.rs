@@ -11,6 +11,7 @@ mod cli;
 mod client;
 mod cmd;
 mod output;
+mod skip_verify;
 
 use std::process::ExitCode;
 

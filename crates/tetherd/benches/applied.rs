@@ -80,14 +80,7 @@ async fn bind(c: &mut GNmiClient<Channel>) {
 }
 
 fn rss_mib(d: &Daemon) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", d.child.id())).unwrap();
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0
+    common::rss_mib(d.child.id())
 }
 
 fn timestamp(v: &typed_value::Value) -> Option<u64> {

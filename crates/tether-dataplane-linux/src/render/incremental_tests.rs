@@ -60,6 +60,10 @@ fn class(name: &str, acl: &str, bypass: bool) -> PolicyClass {
         access_list: acl.into(),
         tcp_state_bypass: bypass,
         idle_timeout: Duration::from_secs(900),
+        limits: Default::default(),
+        mode: Default::default(),
+        trigger: None,
+        armed: true,
     }
 }
 

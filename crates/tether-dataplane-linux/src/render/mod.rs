@@ -14,8 +14,16 @@
 //! chain k_X:      one rule per (run, layer, family) of X's access-list, in sequence order:
 //!                 permit run -> goto h_X ; deny run -> drop (bypass class) or return (other class)
 //! chain h_X:      bypass class, TCP: ct mark set, ct timeout set, counters, accept
+//!                 (conditional bypass class: jump g_X instead, which holds that rule while
+//!                 the class is armed and nothing while it is disarmed)
 //!                 otherwise: the stateful checks, then ct mark set and accept
 //! chain r_X:      the access-list again (permit run -> count, accept; deny run -> drop), then drop
+//!
+//! chain raw (hook prerouting, priority raw), only rules while a class is `stateless`:
+//!   jump rclassify: the policies again, each class's access-list in order; a permit of a
+//!   stateless class's TCP -> notrack, accept (conditional: goto its gate q_X); any other
+//!   first match -> accept (the class that wins is not stateless); h_X of a stateless class
+//!   then accepts `ct state untracked`.
 //! ```
 //!
 //! # First match with sets
@@ -52,9 +60,14 @@ mod table;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use tether_dataplane::BypassMode;
+
 pub use acl::element_text;
 pub use names::timeout_name;
-pub use table::{base_chain, counter_object, element_lines, render, timeout_object};
+pub use table::{
+    base_chain, counter_object, element_lines, established_timeout_object, gate_rules, gate_script,
+    raw_base_chain, rearm, render, timeout_object,
+};
 
 /// The table Tether owns. Nothing outside it is ever touched.
 pub const TABLE: &str = "tether";
@@ -95,9 +108,48 @@ pub struct ClassInfo {
     pub bypass: bool,
     /// Seconds, rounded up, at least 1.
     pub timeout_secs: u32,
+    /// A conditional bypass class: its bypass accept sits in its gate chain `g_X`, which holds
+    /// it while `armed` and is empty otherwise, so arming flips one chain and never the skeleton.
+    pub conditional: bool,
+    pub armed: bool,
+    pub mode: BypassMode,
+    /// Seconds, when the class sets them (`embryonic-timeout`, `half-closed-timeout`).
+    pub embryonic_secs: Option<u32>,
+    pub half_closed_secs: Option<u32>,
+    pub conn_max: Option<u32>,
+    pub embryonic_conn_max: Option<u32>,
+}
+
+/// The ct timeout policy of a class's connections other than full bypass: the idle timeout
+/// while established (and unacknowledged/retransmitting, which a mid-stream pickup meets),
+/// the class's embryonic and half-closed timeouts where it sets them, the kernel's otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StateTimeouts {
+    pub idle: u32,
+    pub embryonic: Option<u32>,
+    pub half_closed: Option<u32>,
+}
+
+impl StateTimeouts {
+    /// `te_<idle>`, or `te_<idle>_<embryonic>_<half-closed>` (0: the kernel's).
+    pub fn name(&self) -> String {
+        match (self.embryonic, self.half_closed) {
+            (None, None) => format!("te_{}", self.idle),
+            (e, h) => format!("te_{}_{}_{}", self.idle, e.unwrap_or(0), h.unwrap_or(0)),
+        }
+    }
 }
 
 impl ClassInfo {
+    /// The ct timeout policy of the class's connections that are not full bypass ones.
+    pub fn state_timeouts(&self) -> StateTimeouts {
+        StateTimeouts {
+            idle: self.timeout_secs,
+            embryonic: self.embryonic_secs,
+            half_closed: self.half_closed_secs,
+        }
+    }
+
     pub fn bypass_mark(&self) -> u32 {
         TAG_BYPASS | self.id
     }
@@ -120,16 +172,23 @@ pub struct EntryPlacement {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rendered {
     /// Chains and rules, set declarations (without elements): equal skeletons mean the program
-    /// differs at most in set elements.
+    /// differs at most in set elements and in the gates' rules.
     pub skeleton: String,
+    /// Gate chain of each conditional bypass class → its rules now (the bypass accept while
+    /// armed, none while disarmed); not in the skeleton.
+    pub gates: BTreeMap<String, Vec<String>>,
     /// Set name → its declaration body.
     pub sets: BTreeMap<String, String>,
     /// Set name → elements.
     pub elements: BTreeMap<String, BTreeSet<String>>,
     /// Non-base chains, in creation order.
     pub chains: Vec<String>,
-    /// ct timeout objects needed, by seconds (named `t_<secs>`).
+    /// ct timeout objects needed, by seconds (named `t_<secs>`): every TCP state the idle
+    /// timeout (bypass mode `full`).
     pub timeouts: BTreeSet<u32>,
+    /// ct timeout objects of `syn-check` classes (named `te_<secs>`): the idle timeout while
+    /// established, the kernel's own for the closing states.
+    pub established_timeouts: BTreeSet<StateTimeouts>,
     /// Named counters needed.
     pub counters: BTreeSet<String>,
     pub classes: Vec<ClassInfo>,
@@ -138,6 +197,27 @@ pub struct Rendered {
     /// access-lists used only by the last class of their policies (an added permit can neither
     /// deny a permitted connection nor move it to an earlier class).
     pub add_safe_sets: BTreeSet<String>,
+}
+
+impl Rendered {
+    /// The names of every ct timeout object the table needs.
+    pub fn timeout_names(&self) -> BTreeSet<String> {
+        (self.timeouts.iter().map(|t| timeout_name(*t)))
+            .chain(self.established_timeouts.iter().map(StateTimeouts::name))
+            .collect()
+    }
+
+    /// `add ct timeout` lines of every ct timeout object the table needs.
+    pub fn timeout_objects(&self) -> String {
+        let mut s = String::new();
+        for t in &self.timeouts {
+            s.push_str(&table::timeout_object(*t));
+        }
+        for t in &self.established_timeouts {
+            s.push_str(&table::established_timeout_object(t));
+        }
+        s
+    }
 }
 
 /// The kernel's ct timeout in whole seconds: rounded up so a connection never expires early.

@@ -13,6 +13,11 @@ pub fn timeout_name(secs: u32) -> String {
     format!("t_{secs}")
 }
 
+/// The chain of a policy in the raw (notrack) classification, from its 32-bit id.
+pub(super) fn raw_policy_chain(id: u32) -> String {
+    format!("rp_{id:08x}")
+}
+
 /// The key of an access-list's sets (`a<id>`), from its 32-bit id.
 pub(super) fn acl_key(id: u32) -> String {
     format!("a{id:08x}")
@@ -28,8 +33,9 @@ pub(super) fn policy_chain(id: u32) -> String {
     format!("p_{id:08x}")
 }
 
-/// A chain or counter of the class with 24-bit id `id`: chains `h_` (hit), `k_` (classify),
-/// `r_` (re-check); counters `m_` (matched), `b_` (bypass built), `n_` (connections built).
+/// A chain, counter or set of the class with 24-bit id `id`: chains `h_` (hit), `k_`
+/// (classify), `r_` (re-check), `g_`/`q_` (gates), `x_` (raw classify); counters `m_`
+/// (matched), `b_` (bypass built), `n_` (connections built), `l_` (refused by conn-max).
 /// [`counter_object`](super::counter_object) reads the id back from the name.
 pub(super) fn class_object(kind: char, id: u32) -> String {
     format!("{kind}_{id:06x}")

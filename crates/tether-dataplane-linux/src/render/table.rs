@@ -5,11 +5,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use tether_dataplane::{AclAction, BypassProgram};
+use tether_dataplane::{AclAction, BypassMode, BypassProgram};
 
 use super::acl::{AclRule, compile_acl};
-use super::names::{acl_key, class_object, policy_chain, quote, stable_ids, timeout_name};
-use super::{ClassInfo, RenderOptions, Rendered, TABLE, timeout_secs};
+use super::names::{
+    acl_key, class_object, policy_chain, quote, raw_policy_chain, stable_ids, timeout_name,
+};
+use super::{ClassInfo, RenderOptions, Rendered, StateTimeouts, TABLE, timeout_secs};
 
 /// The TCP states of the ct timeout policy. A bypass connection lives until its idle timeout
 /// whatever TCP does (ASA: "remain in the state table until the idle timeout"), so every state gets
@@ -112,6 +114,15 @@ pub fn render(program: &BypassProgram, options: RenderOptions) -> Rendered {
                 access_list: c.access_list.clone(),
                 bypass: c.tcp_state_bypass,
                 timeout_secs: timeout_secs(c.idle_timeout),
+                // A class disarmed without being conditional is gated too, so the render
+                // bypasses exactly when `PolicyClass::bypasses_now` says (as the simulator).
+                conditional: c.tcp_state_bypass && (c.trigger.is_some() || !c.armed),
+                armed: c.armed,
+                mode: c.mode,
+                embryonic_secs: c.limits.embryonic_timeout.map(timeout_secs),
+                half_closed_secs: c.limits.half_closed_timeout.map(timeout_secs),
+                conn_max: c.limits.conn_max,
+                embryonic_conn_max: c.limits.embryonic_conn_max,
             };
             let rules = acl_rules
                 .get(c.access_list.as_str())
@@ -126,6 +137,7 @@ pub fn render(program: &BypassProgram, options: RenderOptions) -> Rendered {
     }
     chains.push(("classify".to_string(), classify(program, &policy_chains)));
     let forward = forward(&r.classes, options);
+    let raw = raw_chains(program, &policy_ids, &acl_rules, &mut r, &mut chains);
 
     // Skeleton text: set declarations, then chains (empty), then rules (jumps need the chains).
     let mut s = String::new();
@@ -143,6 +155,9 @@ pub fn render(program: &BypassProgram, options: RenderOptions) -> Rendered {
     }
     for rule in &forward {
         let _ = writeln!(s, "add rule inet {TABLE} forward {rule}");
+    }
+    for rule in &raw {
+        let _ = writeln!(s, "add rule inet {TABLE} raw {rule}");
     }
     r.skeleton = s;
     r
@@ -167,19 +182,48 @@ fn class_chains(
     r.counters.insert(n.clone());
     // Hit chain.
     let mut h = Vec::new();
-    if info.bypass {
-        r.counters.insert(b.clone());
-        r.timeouts.insert(info.timeout_secs);
+    let stateless = info.bypass && info.mode == BypassMode::Stateless;
+    if let Some(max) = info.conn_max.filter(|_| !stateless) {
+        let l = class_object('l', id);
+        r.counters.insert(l.clone());
         h.push(format!(
-            "meta l4proto tcp ct mark set {:#010x} ct timeout set \"{}\" counter name \"{m}\" counter name \"{b}\" accept",
-            info.bypass_mark(),
-            timeout_name(info.timeout_secs)
+            "ct state new ct count over {max} counter name \"{l}\" drop"
         ));
+    }
+    let full = info.bypass && info.mode == BypassMode::Full;
+    if info.bypass && info.mode == BypassMode::Stateless {
+        // The raw chain decided: what it left untracked is this class's permitted TCP.
+        h.push(format!("ct state untracked counter name \"{m}\" accept"));
+    } else if info.bypass {
+        r.counters.insert(b.clone());
+        if full {
+            r.timeouts.insert(info.timeout_secs);
+        } else {
+            r.established_timeouts.insert(info.state_timeouts());
+        }
+        if info.conditional {
+            let g = class_object('g', id);
+            h.push(format!("jump {g}"));
+            chains.push((g, Vec::new()));
+        } else {
+            h.push(bypass_accept(info));
+        }
+    }
+    if let Some((chain, rules)) = gate_of(info) {
+        r.gates.insert(chain, rules);
     }
     h.push(format!("counter name \"{m}\""));
     if options.stateful_policy {
         h.push("ct state invalid drop".to_string());
         h.push(NEW_TCP_NOT_SYN.to_string());
+    }
+    if (info.embryonic_secs.is_some() || info.half_closed_secs.is_some())
+        && !stateless
+        && !(info.bypass && info.mode == BypassMode::Full)
+    {
+        let t = info.state_timeouts();
+        h.push(format!("ct state new ct timeout set \"{}\"", t.name()));
+        r.established_timeouts.insert(t);
     }
     h.push(format!(
         "ct mark != {:#010x} ct mark set {:#010x} counter name \"{n}\"",
@@ -199,7 +243,7 @@ fn class_chains(
         k.push(format!("{} {verdict}", rule.match_expr()));
     }
     // Re-check chain of live bypass connections: every packet, both directions.
-    if info.bypass {
+    if full {
         let mut rc = Vec::new();
         for rule in rules {
             let verdict = match rule.action {
@@ -213,6 +257,190 @@ fn class_chains(
     }
     chains.push((class_object('h', id), h));
     chains.push((class_object('k', id), k));
+}
+
+/// The rule that builds a bypass connection of a class: mark, timeout, counters, accept.
+/// `full`: any packet, a bypass mark (its later packets are re-checked by `r_X`), every TCP
+/// state on the idle timeout. `syn-check`: any packet conntrack does not find invalid, the
+/// class's ordinary mark (tracked as usual from then on), the idle timeout while established.
+fn bypass_accept(info: &ClassInfo) -> String {
+    let (m, b) = (class_object('m', info.id), class_object('b', info.id));
+    match info.mode {
+        BypassMode::SynCheck => format!(
+            "meta l4proto tcp ct state new ct mark set {:#010x} ct timeout set \"{}\" counter name \"{m}\" counter name \"{b}\" accept",
+            info.classified_mark(),
+            info.state_timeouts().name()
+        ),
+        _ => format!(
+            "meta l4proto tcp ct mark set {:#010x} ct timeout set \"{}\" counter name \"{m}\" counter name \"{b}\" accept",
+            info.bypass_mark(),
+            timeout_name(info.timeout_secs)
+        ),
+    }
+}
+
+/// The rules of a conditional class's gate chain: the bypass accept while armed, none while
+/// disarmed (the packet returns to the hit chain's stateful checks).
+pub fn gate_rules(info: &ClassInfo) -> Vec<String> {
+    if info.armed {
+        vec![bypass_accept(info)]
+    } else {
+        Vec::new()
+    }
+}
+
+/// A conditional class's gate chain and its rules now: `g_X` (in the hit chain), or for a
+/// stateless class `q_X` (in the raw chain: notrack while armed; while disarmed only the
+/// class's win, so its packets are tracked and held to state).
+fn gate_of(info: &ClassInfo) -> Option<(String, Vec<String>)> {
+    if !info.conditional {
+        return None;
+    }
+    Some(if info.mode == BypassMode::Stateless {
+        let verdict = if info.armed {
+            "notrack accept"
+        } else {
+            "accept"
+        };
+        (class_object('q', info.id), vec![verdict.to_string()])
+    } else {
+        (class_object('g', info.id), gate_rules(info))
+    })
+}
+
+/// The raw (notrack) classification of the `stateless` classes, appended to `chains`; returns
+/// the rules of the `raw` base chain (none without a stateless class). It repeats the
+/// policies' first match: a packet is left untracked only if the first class that selects it
+/// is a stateless one, by a permit.
+fn raw_chains(
+    program: &BypassProgram,
+    policy_ids: &BTreeMap<(String, String), u32>,
+    acl_rules: &BTreeMap<&str, Vec<AclRule>>,
+    r: &mut Rendered,
+    chains: &mut Vec<Chain>,
+) -> Vec<String> {
+    let stateless = |c: &ClassInfo| c.bypass && c.mode == BypassMode::Stateless;
+    let mut raw_policies: BTreeMap<&str, String> = BTreeMap::new();
+    for (pname, policy) in &program.policies {
+        let infos: Vec<ClassInfo> = policy
+            .classes
+            .iter()
+            .filter_map(|c| {
+                r.classes
+                    .iter()
+                    .find(|i| i.policy == *pname && i.class == c.name)
+                    .cloned()
+            })
+            .collect();
+        let Some(last) = infos.iter().rposition(stateless) else {
+            continue;
+        };
+        let pid = policy_ids
+            .get(&(pname.clone(), String::new()))
+            .copied()
+            .unwrap_or(0);
+        let pchain = raw_policy_chain(pid);
+        let mut prules = Vec::new();
+        for info in &infos[..=last] {
+            let x = class_object('x', info.id);
+            let mut xr = Vec::new();
+            for rule in acl_rules
+                .get(info.access_list.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
+                let m = rule.match_expr();
+                match rule.action {
+                    AclAction::Permit if stateless(info) => {
+                        let verdict = if info.conditional {
+                            format!("goto {}", class_object('q', info.id))
+                        } else {
+                            "notrack accept".to_string()
+                        };
+                        xr.push(format!("meta l4proto tcp {m} {verdict}"));
+                        xr.push(format!("{m} accept"));
+                    }
+                    // This class wins the packet (and it is not left untracked), or a bypass
+                    // class's deny, which the forward chain drops.
+                    AclAction::Permit => xr.push(format!("{m} accept")),
+                    AclAction::Deny if info.bypass => xr.push(format!("{m} accept")),
+                    AclAction::Deny => xr.push(format!("{m} return")),
+                }
+            }
+            if stateless(info) && info.conditional {
+                chains.push((class_object('q', info.id), Vec::new()));
+            }
+            chains.push((x.clone(), xr));
+            prules.push(format!("jump {x}"));
+        }
+        chains.push((pchain.clone(), prules));
+        raw_policies.insert(pname.as_str(), pchain);
+    }
+    if raw_policies.is_empty() {
+        return Vec::new();
+    }
+    let mut rc = Vec::new();
+    let vmap: Vec<String> = program
+        .service_policies
+        .iter()
+        .map(|(iface, p)| match raw_policies.get(p.as_str()) {
+            Some(c) => format!("{} : goto {c}", quote(iface)),
+            // The interface's own policy has no stateless class: it overrides the global one.
+            None => format!("{} : accept", quote(iface)),
+        })
+        .collect();
+    if !vmap.is_empty() {
+        rc.push(format!("iifname vmap {{ {} }}", vmap.join(", ")));
+    }
+    if let Some(c) = program
+        .global_policy
+        .as_ref()
+        .and_then(|g| raw_policies.get(g.as_str()))
+    {
+        rc.push(format!("goto {c}"));
+    }
+    chains.push(("rclassify".to_string(), rc));
+    vec!["jump rclassify".to_string()]
+}
+
+/// The lines that turn `old`'s gate chains into `new`'s (both of one skeleton, or `old`
+/// empty after a rebuild): each gate that differs is flushed and refilled in the same
+/// transaction, so a packet sees the old rules or the new ones, never none by accident.
+pub fn gate_script(
+    old: &BTreeMap<String, Vec<String>>,
+    new: &BTreeMap<String, Vec<String>>,
+) -> String {
+    let mut s = String::new();
+    for (chain, rules) in new {
+        if old.get(chain) == Some(rules) {
+            continue;
+        }
+        let _ = writeln!(s, "flush chain inet {TABLE} {chain}");
+        for rule in rules {
+            let _ = writeln!(s, "add rule inet {TABLE} {chain} {rule}");
+        }
+    }
+    s
+}
+
+/// Sets each class's `armed` (and its gate's rules) from `program`, which has the classes of
+/// the render and differs from its program at most in set elements and arming; returns the
+/// gates as they were, for [`gate_script`].
+pub fn rearm(r: &mut Rendered, program: &BypassProgram) -> BTreeMap<String, Vec<String>> {
+    let before = r.gates.clone();
+    for info in &mut r.classes {
+        if let Some(c) = program
+            .policies
+            .get(&info.policy)
+            .and_then(|p| p.classes.iter().find(|c| c.name == info.class))
+        {
+            info.armed = c.armed;
+        }
+        if let Some((chain, rules)) = gate_of(info) {
+            r.gates.insert(chain, rules);
+        }
+    }
+    before
 }
 
 /// The `classify` chain: the interface's policy, else the global one.
@@ -246,7 +474,7 @@ fn forward(classes: &[ClassInfo], options: RenderOptions) -> Vec<String> {
     let mut fwd = Vec::new();
     let recheck: Vec<String> = classes
         .iter()
-        .filter(|c| c.bypass)
+        .filter(|c| c.bypass && c.mode == BypassMode::Full)
         .map(|c| {
             format!(
                 "{:#010x} : jump {}",
@@ -276,6 +504,32 @@ pub fn base_chain() -> String {
     )
 }
 
+/// The declaration of the raw base chain, where `stateless` classes are left untracked: at
+/// the raw priority, before conntrack (created with the forward chain, never deleted).
+pub fn raw_base_chain() -> String {
+    format!(
+        "add chain inet {TABLE} raw {{ type filter hook prerouting priority raw; policy accept; comment \"Tether: stateless bypass (notrack)\"; }}\n"
+    )
+}
+
+/// `add ct timeout` for a `syn-check` class: the idle timeout while established (and for the
+/// unacknowledged and retransmitting states a mid-stream pickup meets), the kernel's own
+/// timeouts for the rest, so FIN and RST end the connection as usual.
+pub fn established_timeout_object(t: &StateTimeouts) -> String {
+    let secs = t.idle;
+    let mut policy = format!("established: {secs}, retrans: {secs}, unack: {secs}");
+    if let Some(e) = t.embryonic {
+        let _ = write!(policy, ", syn_sent: {e}, syn_recv: {e}");
+    }
+    if let Some(h) = t.half_closed {
+        let _ = write!(policy, ", fin_wait: {h}, close_wait: {h}, last_ack: {h}");
+    }
+    format!(
+        "add ct timeout inet {TABLE} {} {{ protocol tcp; l3proto inet; policy = {{ {policy} }}; comment \"Tether class timeouts, idle {secs}s\"; }}\n",
+        t.name()
+    )
+}
+
 /// `add ct timeout` for one idle timeout.
 pub fn timeout_object(secs: u32) -> String {
     let policy: Vec<String> = CT_TIMEOUT_STATES
@@ -299,6 +553,7 @@ pub fn counter_object(name: &str, classes: &[ClassInfo]) -> String {
             let what = match name.as_bytes().first() {
                 Some(b'm') => "matched",
                 Some(b'b') => "bypass built",
+                Some(b'l') => "refused by conn-max",
                 _ => "connections built",
             };
             format!("{what}: policy {} class {}", c.policy, c.class)

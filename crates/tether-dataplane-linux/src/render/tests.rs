@@ -34,6 +34,10 @@ fn program(entries: Vec<AclEntry>, bypass: bool) -> BypassProgram {
                 access_list: "ACL".into(),
                 tcp_state_bypass: bypass,
                 idle_timeout: Duration::from_secs(900),
+                limits: Default::default(),
+                mode: Default::default(),
+                trigger: None,
+                armed: true,
             }],
         },
     );
@@ -261,4 +265,73 @@ fn random_access_lists_keep_first_match_and_no_overlap_in_a_set() {
             assert_eq!(by_rules, linear, "round {round}: {s} -> {d}:{port}");
         }
     }
+}
+
+#[test]
+fn the_raw_chain_repeats_first_match_and_notracks_only_a_stateless_winner() {
+    use AclAction::*;
+    let mut p = program(
+        vec![ace(10, Permit, "198.18.0.0/24", "198.19.0.0/24", None)],
+        false,
+    );
+    p.access_lists.insert(
+        "WIDE".into(),
+        AccessList {
+            entries: vec![ace(10, Permit, "198.18.0.0/16", "198.19.0.0/16", None)],
+        },
+    );
+    let mut stateless = p.policies["POL"].classes[0].clone();
+    stateless.name = "S".into();
+    stateless.access_list = "WIDE".into();
+    stateless.tcp_state_bypass = true;
+    stateless.mode = tether_dataplane::BypassMode::Stateless;
+    p.policies
+        .get_mut("POL")
+        .unwrap()
+        .classes
+        .push(stateless.clone());
+    let r = render(&p, RenderOptions::default());
+    let (c, s) = (&r.classes[0], &r.classes[1]);
+    assert_eq!(rules_of(&r, "raw"), ["jump rclassify"]);
+    assert!(
+        rules_of(&r, "rclassify")[0].starts_with("iifname vmap { \"mpls\" : goto rp_"),
+        "{:?}",
+        rules_of(&r, "rclassify")
+    );
+    // The ordinary class first: what it selects wins and stays tracked.
+    let xc = rules_of(&r, &format!("x_{:06x}", c.id));
+    assert!(
+        xc.len() == 1 && xc[0].ends_with(" accept") && !xc[0].contains("notrack"),
+        "{xc:?}"
+    );
+    let xs = rules_of(&r, &format!("x_{:06x}", s.id));
+    assert!(
+        xs[0].starts_with("meta l4proto tcp ") && xs[0].ends_with(" notrack accept"),
+        "{xs:?}"
+    );
+    assert!(rules_of(&r, &format!("h_{:06x}", s.id))[0].starts_with("ct state untracked counter"));
+    // No stateless class: no raw rules at all; a conditional one goes through its gate.
+    p.policies.get_mut("POL").unwrap().classes.pop();
+    assert!(rules_of(&render(&p, RenderOptions::default()), "raw").is_empty());
+    stateless.trigger = Some(tether_dataplane::Trigger {
+        source: tether_dataplane::TriggerSource::Interface("fib0".into()),
+        hold: Duration::ZERO,
+    });
+    stateless.armed = false;
+    p.policies.get_mut("POL").unwrap().classes.push(stateless);
+    let r = render(&p, RenderOptions::default());
+    let q = format!("q_{:06x}", r.classes[1].id);
+    assert_eq!(
+        r.gates.get(&q).map(Vec::as_slice),
+        Some(&["accept".to_string()][..])
+    );
+    assert!(rules_of(&r, &format!("x_{:06x}", r.classes[1].id))[0].ends_with(&format!("goto {q}")));
+}
+
+fn rules_of(r: &Rendered, chain: &str) -> Vec<String> {
+    let prefix = format!("add rule inet {TABLE} {chain} ");
+    r.skeleton
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix).map(str::to_string))
+        .collect()
 }

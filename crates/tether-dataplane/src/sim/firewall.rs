@@ -10,13 +10,13 @@ use super::program::{ClassRef, Classification, CompiledProgram};
 use super::{Connection, SimState};
 use crate::classifier::FlowView;
 use crate::conntrack::{
-    ConnectionEntry, ConnectionState, FlowKey, TeardownReason, default_idle_timeout,
-    from_originator, socket,
+    ConnectionEntry, ConnectionState, EMBRYONIC_TIMEOUT, FlowKey, TeardownReason,
+    default_idle_timeout, from_originator, socket,
 };
 use crate::counters::BypassCounters;
 use crate::event::DataplaneEvent;
 use crate::packet::{IPPROTO_TCP, InjectResult, Packet, Verdict, VerdictReason};
-use crate::program::BypassProgram;
+use crate::program::{BypassMode, BypassProgram};
 
 impl SimState {
     pub(super) fn inject(&mut self, packet: &Packet) -> InjectResult {
@@ -133,9 +133,21 @@ impl SimState {
         let names = class.map(|r| self.names(r));
         let tcp = packet.protocol == IPPROTO_TCP;
         // tcp-state-bypass concerns TCP only; for other protocols a bypass class is an ordinary match.
-        let bypass = tcp && class.is_some_and(|r| self.program.class(r).bypass);
-        let (state, reason) = if bypass {
+        // A disarmed conditional class holds new connections to state like any other class.
+        let mode = class.and_then(|r| {
+            let c = self.program.class(r);
+            (tcp && c.bypass && c.armed).then_some(c.mode)
+        });
+        // Only the full mode builds a bypass entry (flag-immune, ACL-checked per packet); a
+        // syn-check entry is an ordinary one that did not need a SYN.
+        let bypass = mode == Some(BypassMode::Full);
+        let (state, reason) = if mode == Some(BypassMode::Stateless) {
+            // No entry at all: the access-list's permit (counted above) was the whole judgement.
+            return verdict(Verdict::Pass, VerdictReason::Stateless, None, names);
+        } else if bypass {
             (ConnectionState::Established, VerdictReason::Bypass)
+        } else if mode == Some(BypassMode::SynCheck) && !packet.tcp_flags.is_initial_syn() {
+            (ConnectionState::Established, VerdictReason::NoSynCheck)
         } else if !tcp {
             (ConnectionState::Established, VerdictReason::NewFlow)
         } else if packet.tcp_flags.is_initial_syn() {
@@ -143,9 +155,20 @@ impl SimState {
         } else {
             return verdict(Verdict::Drop, VerdictReason::NoConnection, None, names);
         };
+        if let Some(r) = class
+            && let Some(refused) = self.over_limit(r, state)
+        {
+            return verdict(Verdict::Drop, refused, None, names);
+        }
         let idle_timeout = class.map_or(default_idle_timeout(packet.protocol), |r| {
             self.program.class(r).idle_timeout
         });
+        let limits = class
+            .map(|r| self.program.class(r).limits)
+            .unwrap_or_default();
+        let embryonic_timeout = limits
+            .embryonic_timeout
+            .unwrap_or(EMBRYONIC_TIMEOUT.min(idle_timeout));
         let id = self.next_connection_id;
         self.next_connection_id += 1;
         let (policy_name, class_name) = names.clone().unzip();
@@ -160,6 +183,8 @@ impl SimState {
             class: class_name,
             state,
             idle_timeout,
+            embryonic_timeout,
+            half_closed_timeout: limits.half_closed_timeout,
             built_ns: now,
             last_seen_ns: now,
             expires_ns: now,
@@ -174,7 +199,7 @@ impl SimState {
         if let Some(r) = class {
             let cells = &mut self.program.class_mut(r).cells;
             cells.connections_built += 1;
-            if bypass {
+            if bypass || reason == VerdictReason::NoSynCheck {
                 cells.bypass_built += 1;
             }
         }
@@ -190,6 +215,34 @@ impl SimState {
             self.close(key, reason, now);
         }
         verdict(Verdict::Pass, reason, Some(entry), names)
+    }
+
+    /// Whether class `r` may not build one more connection (`state`: the new entry's), and
+    /// why; counts the refusal. Scans the table only for a class that has a limit.
+    fn over_limit(&mut self, r: ClassRef, state: ConnectionState) -> Option<VerdictReason> {
+        let limits = self.program.class(r).limits;
+        if limits.conn_max.is_none() && limits.embryonic_conn_max.is_none() {
+            return None;
+        }
+        let (mut all, mut embryonic) = (0u64, 0u64);
+        for c in self.connections.values().filter(|c| c.class == Some(r)) {
+            all += 1;
+            embryonic += u64::from(c.entry.state == ConnectionState::Embryonic);
+        }
+        let cells = &mut self.program.class_mut(r).cells;
+        if limits.conn_max.is_some_and(|m| all >= u64::from(m)) {
+            cells.refused_conn_max += 1;
+            return Some(VerdictReason::ConnLimit);
+        }
+        if state == ConnectionState::Embryonic
+            && limits
+                .embryonic_conn_max
+                .is_some_and(|m| embryonic >= u64::from(m))
+        {
+            cells.refused_embryonic_conn_max += 1;
+            return Some(VerdictReason::EmbryonicLimit);
+        }
+        None
     }
 
     /// Removes an entry, counts its teardown on its class and announces it.
@@ -274,7 +327,9 @@ impl SimState {
                     .map(|p| self.program.classify(p, &flow, false));
                 let still_built = match (now_classified, new_ref) {
                     (Some(Classification::Class(c)), Some(r)) => {
-                        c == r && self.program.class(r).bypass
+                        c == r
+                            && self.program.class(r).bypass
+                            && self.program.class(r).mode == BypassMode::Full
                     }
                     _ => false,
                 };

@@ -37,6 +37,12 @@ pub(super) struct CompiledClass {
     pub name: Arc<str>,
     acl: usize,
     pub bypass: bool,
+    /// Conditional bypass armed (always true for an unconditional class): a disarmed bypass
+    /// class builds new TCP connections with state checks but keeps re-checking the bypass
+    /// connections it built.
+    pub armed: bool,
+    pub mode: crate::program::BypassMode,
+    pub limits: crate::program::ClassLimits,
     pub idle_timeout: Duration,
     pub cells: ClassCells,
 }
@@ -51,6 +57,8 @@ pub(super) struct ClassCells {
     pub torn_down_idle: u64,
     pub torn_down_fin_rst: u64,
     pub torn_down_flushed: u64,
+    pub refused_conn_max: u64,
+    pub refused_embryonic_conn_max: u64,
 }
 
 /// A class by position in the compiled program (valid until the next install remaps it).
@@ -107,6 +115,9 @@ impl CompiledProgram {
                         name: Arc::from(c.name.as_str()),
                         acl: acl_pos(&c.access_list),
                         bypass: c.tcp_state_bypass,
+                        armed: c.armed,
+                        mode: c.mode,
+                        limits: c.limits,
                         idle_timeout: c.idle_timeout,
                         cells: ClassCells::default(),
                     })
@@ -275,6 +286,8 @@ impl CompiledProgram {
                     torn_down_idle: cells.torn_down_idle,
                     torn_down_fin_rst: cells.torn_down_fin_rst,
                     torn_down_flushed: cells.torn_down_flushed,
+                    refused_conn_max: cells.refused_conn_max,
+                    refused_embryonic_conn_max: cells.refused_embryonic_conn_max,
                 });
             }
         }

@@ -10,13 +10,18 @@
 use std::time::Duration;
 
 use tether_dataplane::{
-    AccessList, AclAction, AclEntry, BypassProgram, DEFAULT_TCP_IDLE, IPPROTO_ICMP, IPPROTO_TCP,
-    IPPROTO_UDP, IpPrefix, Policy, PolicyClass, PortRange, ProgramError,
+    AccessList, AclAction, AclEntry, BypassMode, BypassProgram, ClassLimits, DEFAULT_TCP_IDLE,
+    IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IpPrefix, Policy, PolicyClass, PortRange, ProgramError,
+    Trigger, TriggerSource,
 };
 use tether_model::Datastore;
 use tether_model::tether_conntrack_bypass::bypass::{self, Bypass};
 
 use bypass::access_lists::access_list::entries::entry::config as entry_config;
+use bypass::policies::policy::classes::class::config as class_config;
+
+/// `trigger-hold-time`'s YANG default.
+const DEFAULT_TRIGGER_HOLD: Duration = Duration::from_secs(60);
 
 /// Why the configuration could not be compiled. Each names the object to fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -148,6 +153,17 @@ pub fn compile_references(
                 access_list,
                 tcp_state_bypass,
                 idle_timeout,
+                limits: config.map(limits).unwrap_or_default(),
+                mode: config
+                    .and_then(|c| c.bypass_mode)
+                    .map_or(BypassMode::Full, |m| match m {
+                        class_config::BypassMode::Full => BypassMode::Full,
+                        class_config::BypassMode::SynCheck => BypassMode::SynCheck,
+                        class_config::BypassMode::Stateless => BypassMode::Stateless,
+                    }),
+                trigger: config.and_then(trigger),
+                // The worker's arming decides (`bypass::arming`); armed until it has judged.
+                armed: true,
             });
         }
         program.policies.insert(policy_name, Policy { classes });
@@ -174,6 +190,31 @@ pub fn compile_references(
 
     program.validate()?;
     Ok(program)
+}
+
+/// The timeouts beyond the idle one and the connection limits of a policy class.
+fn limits(c: &class_config::Config) -> ClassLimits {
+    let secs = |s: u32| Duration::from_secs(u64::from(s));
+    ClassLimits {
+        embryonic_timeout: c.embryonic_timeout.map(|t| secs(t.get())),
+        half_closed_timeout: c.half_closed_timeout.map(|t| secs(t.get())),
+        conn_max: c.conn_max.map(|n| n.get()),
+        embryonic_conn_max: c.embryonic_conn_max.map(|n| n.get()),
+    }
+}
+
+/// The trigger of a conditional class (`trigger-interface` or `trigger-link-state-group`,
+/// with `trigger-hold-time`, 60 s when absent as in the YANG).
+fn trigger(c: &class_config::Config) -> Option<Trigger> {
+    let source = match (&c.trigger_interface, &c.trigger_link_state_group) {
+        (Some(i), _) => TriggerSource::Interface(i.as_str().to_string()),
+        (None, Some(g)) => TriggerSource::LinkStateGroup(g.get()),
+        (None, None) => return None,
+    };
+    let hold = c.trigger_hold_time.map_or(DEFAULT_TRIGGER_HOLD, |t| {
+        Duration::from_secs(u64::from(t.get()))
+    });
+    Some(Trigger { source, hold })
 }
 
 fn compile_entry(

@@ -112,6 +112,7 @@ impl Touched {
                 .collect(),
             access_lists: self.access_lists.iter().map(|(a, _)| a.clone()).collect(),
             structure: self.references,
+            arming: Default::default(),
         }
     }
 }

@@ -1,14 +1,17 @@
 //! The worker's bypass side: the desired program from configuration, installed on the
 //! dataplane, with the outcome (and the host conditions that defeat bypass) in state.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use tether_dataplane::ProgramDelta;
+use tether_dataplane::{ProgramDelta, TriggerSource};
+use tether_lst::{Engine, GroupStatus};
 use tether_model::Datastore;
 use tether_store::CommitRecord;
 use tether_telemetry::StateBatch;
 use tracing::{error, info, info_span, warn};
 
+use super::arming::{ClassKey, Level};
 use super::incremental::{self, Followed, Touched};
 use super::{compile, state};
 use crate::backoff::RetryKey;
@@ -52,7 +55,12 @@ impl Worker {
         delta: Option<ProgramDelta>,
     ) {
         match compiled {
-            Ok(program) => {
+            Ok(mut program) => {
+                let now = self.dataplane.now_ns();
+                let (up, engine) = (&self.interface_up, &self.engine);
+                let changed = self.arming.sync(&program, |s| level(up, engine, s), now);
+                self.arming.stamp(&mut program);
+                self.publish_arming(&changed);
                 let in_sync = self.installed_program.as_ref() == Some(&self.desired_program);
                 self.desired_program = program;
                 self.program_compiled = true;
@@ -71,6 +79,52 @@ impl Worker {
                 self.publish_applied();
             }
         }
+    }
+
+    /// Judges the conditional classes again (a trigger moved, a hold ended) and flips what
+    /// changed in the dataplane: a delta naming only the arming when the dataplane holds the
+    /// desired program, else a full install.
+    pub(crate) fn rearm(&mut self, now: u64) {
+        let (up, engine) = (&self.interface_up, &self.engine);
+        let changed = self.arming.update(|s| level(up, engine, s), now);
+        if changed.is_empty() {
+            return;
+        }
+        self.publish_arming(&changed);
+        let in_sync = self.installed_program.as_ref() == Some(&self.desired_program);
+        let flipped = self.arming.stamp(&mut self.desired_program);
+        if flipped.is_empty() || !self.program_compiled {
+            return;
+        }
+        for (policy, class) in &flipped {
+            let armed = self
+                .arming
+                .get(&(policy.clone(), class.clone()))
+                .is_some_and(|s| s.armed);
+            info!(
+                policy,
+                class,
+                armed,
+                "conditional bypass {}",
+                if armed { "armed" } else { "disarmed" }
+            );
+        }
+        let delta = ProgramDelta {
+            arming: flipped,
+            ..Default::default()
+        };
+        self.install_program_with(in_sync.then_some(delta));
+    }
+
+    /// The arming state leaves of `classes`, ON_CHANGE.
+    fn publish_arming(&mut self, classes: &BTreeSet<ClassKey>) {
+        let mut batch = StateBatch::default();
+        for key in classes {
+            if let Some(s) = self.arming.get(key) {
+                state::arming(&key.0, &key.1, s, &mut batch);
+            }
+        }
+        self.publish(batch);
     }
 
     /// Installs the desired program whole (boot, retries, drift repair).
@@ -150,5 +204,23 @@ impl Worker {
             self.send(batch);
         }
         self.warnings = warnings;
+    }
+}
+
+/// How a conditional class's trigger looks now: an interface by its oper-status, a group by
+/// its status (a disabled group counts as absent).
+fn level(interface_up: &BTreeMap<String, bool>, engine: &Engine, source: &TriggerSource) -> Level {
+    match source {
+        TriggerSource::Interface(name) => match interface_up.get(name) {
+            Some(true) => Level::Up,
+            Some(false) => Level::Down,
+            None => Level::Absent,
+        },
+        TriggerSource::LinkStateGroup(id) => match engine.group_state(*id) {
+            Some(g) if !g.enabled => Level::Absent,
+            Some(g) if g.status == GroupStatus::Up => Level::Up,
+            Some(_) => Level::Down,
+            None => Level::Absent,
+        },
     }
 }

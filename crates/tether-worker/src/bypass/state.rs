@@ -5,7 +5,9 @@ use tether_dataplane::{BypassCounters, BypassProgram};
 use tether_model::tether_conntrack_bypass::bypass;
 use tether_telemetry::StateBatch;
 
+use super::arming::ClassArming;
 use crate::paths;
+use crate::time::date_and_time;
 
 use bypass::access_lists::access_list::entries::entry;
 use bypass::global_policy::{self, state::State as GlobalPolicy};
@@ -93,6 +95,30 @@ pub fn applied(
     }
 }
 
+/// The arming leaves of one class (conditional bypass), ON_CHANGE: `bypass-armed`, why,
+/// since when, the hold's end while it runs (deleted otherwise) and the transitions.
+pub fn arming(policy: &str, class_name: &str, s: &ClassArming, out: &mut StateBatch) {
+    use class::state::State as Class;
+    let entry = paths::policy_class(policy, class_name);
+    let leaf = |node: &'static str| paths::under(&entry, class::PATH, node);
+    out.updates
+        .push((leaf(Class::BYPASS_ARMED), s.armed.to_string()));
+    out.updates
+        .push((leaf(Class::ARMED_REASON), s.reason.as_str().to_string()));
+    out.updates
+        .push((leaf(Class::ARMED_LAST_CHANGE), date_and_time(s.since_ns)));
+    out.updates
+        .push((leaf(Class::ARMED_LAST_CHANGE_NS), s.since_ns.to_string()));
+    out.updates
+        .push((leaf(Class::ARM_TRANSITIONS), s.transitions.to_string()));
+    match s.hold_until_ns {
+        Some(until) => out
+            .updates
+            .push((leaf(Class::HOLD_UNTIL), date_and_time(until))),
+        None => out.deletes.push(leaf(Class::HOLD_UNTIL)),
+    }
+}
+
 /// The counters of the installed program.
 pub fn counters(c: &BypassCounters, out: &mut StateBatch) {
     for e in &c.acl_entries {
@@ -116,6 +142,11 @@ pub fn counters(c: &BypassCounters, out: &mut StateBatch) {
             (Class::TORN_DOWN_IDLE, k.torn_down_idle),
             (Class::TORN_DOWN_FIN_RST, k.torn_down_fin_rst),
             (Class::TORN_DOWN_FLUSHED, k.torn_down_flushed),
+            (Class::REFUSED_CONN_MAX, k.refused_conn_max),
+            (
+                Class::REFUSED_EMBRYONIC_CONN_MAX,
+                k.refused_embryonic_conn_max,
+            ),
         ] {
             out.updates
                 .push((paths::under(&entry, class::PATH, node), v.to_string()));

@@ -26,6 +26,7 @@ impl Worker {
             }
             DataplaneEvent::InterfaceRemoved { name, at_ns, .. } => {
                 self.known_interfaces.remove(&name);
+                self.interface_up.remove(&name);
                 let outcome = self.engine.remove_interface(&name, at_ns);
                 let mut batch = StateBatch::default();
                 state::removed(
@@ -43,6 +44,7 @@ impl Worker {
 
     fn observe(&mut self, s: &InterfaceStatus, now: u64) {
         self.known_interfaces.insert(s.name.clone());
+        self.interface_up.insert(s.name.clone(), s.oper_up);
         let outcome = self.engine.observe(observation(s), now);
         let mut batch = StateBatch::default();
         state::status(s, self.engine.disabled_by(&s.name), &mut batch);

@@ -111,8 +111,9 @@ impl Worker {
             self.persist_disabled_after();
         }
         state::changes(&outcome.changes, &self.mirror, &mut batch);
-        let _ = now;
         self.publish(batch);
+        // A group's status or an interface moved: conditional bypass follows.
+        self.rearm(now);
     }
 
     /// Sets or clears Tether's disable of one interface; a failure is retried by the reconcile

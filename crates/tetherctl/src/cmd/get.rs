@@ -1,4 +1,5 @@
-//! `tetherctl get`: a gNMI Get printed as one JSON object of path → value.
+//! `tetherctl get`: a gNMI Get printed as one JSON object of path → value (`--format flat`: one
+//! `PATH: VALUE` line per leaf).
 //!
 //! `get_values` is also what the `show` commands read through, so that they and `get` see
 //! the daemon the same way.
@@ -6,10 +7,10 @@
 use anyhow::Result;
 use serde_json::{Map, Value};
 use tether_proto::gnmi::{self, GetRequest, get_request::DataType as GnmiDataType};
-use tetherctl::{path, typed};
+use tetherctl::{flat, path, typed};
 
 use super::{Ctx, parse_paths, refused};
-use crate::cli::DataType;
+use crate::cli::{DataType, Format};
 use crate::output::outln;
 
 /// Get, returning (path, value) for each update of each notification.
@@ -49,6 +50,14 @@ pub(super) async fn get(cx: &Ctx, paths: &[String], data_type: DataType) -> Resu
     let values = get_values(cx, parse_paths(paths)?, data_type)
         .await
         .map_err(|s| refused("Get", s))?;
+    if cx.format == Some(Format::Flat) {
+        for (p, v) in &values {
+            for (leaf, value) in flat::flatten(p, v) {
+                outln!("{leaf}: {}", flat::show(&value));
+            }
+        }
+        return Ok(0);
+    }
     let doc: Map<String, Value> = values.into_iter().collect();
     outln!("{}", serde_json::to_string_pretty(&Value::Object(doc))?);
     Ok(0)

@@ -8,6 +8,7 @@
 //! offline). What they share — the connection, the
 //! encoding, how a refused RPC is worded — is here.
 
+mod capabilities;
 mod commit_log;
 mod export;
 mod get;
@@ -35,6 +36,8 @@ struct Ctx {
     clients: Clients,
     encoding: JsonEncoding,
     gnmi_encoding: i32,
+    /// `--format`, for get, subscribe and capabilities.
+    format: Option<cli::Format>,
 }
 
 /// Runs one command line; the result is the exit code.
@@ -80,8 +83,10 @@ pub(crate) async fn run(cli: Cli) -> Result<u8> {
         clients,
         encoding,
         gnmi_encoding,
+        format: cli.connection.format,
     };
     match cli.command {
+        Command::Capabilities => capabilities::capabilities(&cx).await,
         Command::Get { paths, data_type } => get::get(&cx, &paths, data_type).await,
         Command::Set {
             updates,

@@ -1,4 +1,5 @@
-//! `tetherctl subscribe`: a gNMI Subscribe printed one line per leaf, `time path value`.
+//! `tetherctl subscribe`: a gNMI Subscribe printed one line per leaf, `time path value`
+//! (`--format json`: one JSON object per line; `--format flat`: `PATH: VALUE`).
 //!
 //! Each line is flushed as it comes, so that the output can be piped into `grep` or a log
 //! while the subscription runs; in POLL mode each line on standard input asks for a poll.
@@ -6,14 +7,15 @@
 use std::io::Write;
 
 use anyhow::{Result, anyhow, bail};
+use serde_json::json;
 use tether_proto::gnmi::{
     self, Poll, SubscribeRequest, Subscription, SubscriptionList, subscribe_request,
     subscribe_response, subscription_list,
 };
-use tetherctl::{path, timefmt, typed};
+use tetherctl::{flat, path, timefmt, typed};
 
 use super::{Ctx, parse_paths, refused};
-use crate::cli::{StreamMode, SubscribeMode};
+use crate::cli::{Format, StreamMode, SubscribeMode};
 
 pub(super) async fn subscribe(
     cx: &Ctx,
@@ -96,17 +98,33 @@ pub(super) async fn subscribe(
             Some(subscribe_response::Response::Update(n)) => {
                 let time = timefmt::rfc3339_signed(n.timestamp);
                 for u in &n.update {
-                    let p = path::join(n.prefix.as_ref(), u.path.as_ref());
-                    writeln!(
-                        out,
-                        "{time} {} {}",
-                        path::format(&p),
-                        typed::to_json(u.val.as_ref())
-                    )?;
+                    let p = path::format(&path::join(n.prefix.as_ref(), u.path.as_ref()));
+                    let value = typed::to_json(u.val.as_ref());
+                    match cx.format {
+                        None => writeln!(out, "{time} {p} {value}")?,
+                        Some(Format::Json) => writeln!(
+                            out,
+                            "{}",
+                            json!({"time": time, "timestamp": n.timestamp, "path": p, "value": value})
+                        )?,
+                        Some(Format::Flat) => {
+                            for (leaf, v) in flat::flatten(&p, &value) {
+                                writeln!(out, "{leaf}: {}", flat::show(&v))?;
+                            }
+                        }
+                    }
                 }
                 for d in &n.delete {
-                    let p = path::join(n.prefix.as_ref(), Some(d));
-                    writeln!(out, "{time} {} (deleted)", path::format(&p))?;
+                    let p = path::format(&path::join(n.prefix.as_ref(), Some(d)));
+                    match cx.format {
+                        None => writeln!(out, "{time} {p} (deleted)")?,
+                        Some(Format::Json) => writeln!(
+                            out,
+                            "{}",
+                            json!({"time": time, "timestamp": n.timestamp, "path": p, "deleted": true})
+                        )?,
+                        Some(Format::Flat) => writeln!(out, "{p}: (deleted)")?,
+                    }
                 }
                 out.flush()?;
             }

@@ -144,8 +144,21 @@ fn policy_maps(c: &Config) -> String {
             if let Some(s) = class.idle_timeout {
                 let _ = write!(timeouts, " idle {}", hms(s));
             }
+            if let Some(s) = class.half_closed_timeout {
+                let _ = write!(timeouts, " half-closed {}", hms(s));
+            }
             if !timeouts.is_empty() {
                 let _ = writeln!(out, "  set connection timeout{timeouts}");
+            }
+            let mut limits = String::new();
+            if let Some(n) = class.conn_max {
+                let _ = write!(limits, " conn-max {n}");
+            }
+            if let Some(n) = class.embryonic_conn_max {
+                let _ = write!(limits, " embryonic-conn-max {n}");
+            }
+            if !limits.is_empty() {
+                let _ = writeln!(out, "  set connection{limits}");
             }
             if class.tcp_state_bypass {
                 let _ = writeln!(out, "  set connection advanced-options tcp-state-bypass");

@@ -101,6 +101,8 @@ fn read_bypass(b: Bypass, out: &mut Running) {
         });
     }
     for p in b.policies.map(|p| p.policy).unwrap_or_default() {
+        let policy_name = text(&p.name);
+        let untranslatable = &mut out.untranslatable;
         let classes = p
             .classes
             .map(|c| c.class)
@@ -108,16 +110,38 @@ fn read_bypass(b: Bypass, out: &mut Running) {
             .into_iter()
             .map(|c| {
                 let cfg = c.config.unwrap_or_default();
+                let trigger = match (&cfg.trigger_interface, &cfg.trigger_link_state_group) {
+                    (Some(i), _) => Some(format!("trigger-interface {}", text(i))),
+                    (None, Some(g)) => Some(format!("trigger-link-state-group {}", scalar(g))),
+                    (None, None) => None,
+                };
+                if let Some(m) = cfg.bypass_mode.filter(|m| m.as_str() != "full") {
+                    untranslatable.push(format!(
+                        "policy-map {policy_name} class {}: bypass-mode {} (the ASA's tcp-state-bypass is the full mode; exported as that)",
+                        text(&c.name),
+                        m.as_str()
+                    ));
+                }
+                if let Some(t) = trigger {
+                    let hold = cfg.trigger_hold_time.map_or(json!(60), |h| scalar(&h));
+                    untranslatable.push(format!(
+                        "policy-map {policy_name} class {}: {t} trigger-hold-time {hold} (the ASA has no conditional bypass; exported unconditional)",
+                        text(&c.name)
+                    ));
+                }
                 PolicyClass {
                     name: text(&c.name),
                     idle_timeout: cfg.idle_timeout.map(|t| u64::from(t.get())),
                     embryonic_timeout: cfg.embryonic_timeout.map(|t| u64::from(t.get())),
+                    half_closed_timeout: cfg.half_closed_timeout.map(|t| u64::from(t.get())),
+                    conn_max: cfg.conn_max.map(|n| u64::from(n.get())),
+                    embryonic_conn_max: cfg.embryonic_conn_max.map(|n| u64::from(n.get())),
                     tcp_state_bypass: cfg.tcp_state_bypass == Some(true),
                 }
             })
             .collect();
         config.policy_maps.push(PolicyMap {
-            name: text(&p.name),
+            name: policy_name,
             description: p.config.and_then(|c| c.description).map(|d| text(&d)),
             classes,
         });

@@ -221,6 +221,14 @@ fn policy_class(
         idle_timeout: opt(C::IDLE_TIMEOUT, c.idle_timeout)?,
         embryonic_timeout: opt(C::EMBRYONIC_TIMEOUT, c.embryonic_timeout)?,
         tcp_state_bypass: c.tcp_state_bypass.then_some(true),
+        // The ASA has no command for a conditional bypass: nothing to import.
+        bypass_mode: None,
+        half_closed_timeout: opt(C::HALF_CLOSED_TIMEOUT, c.half_closed_timeout)?,
+        conn_max: opt(C::CONN_MAX, c.conn_max)?,
+        embryonic_conn_max: opt(C::EMBRYONIC_CONN_MAX, c.embryonic_conn_max)?,
+        trigger_interface: None,
+        trigger_link_state_group: None,
+        trigger_hold_time: None,
     })
 }
 

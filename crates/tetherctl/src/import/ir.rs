@@ -62,6 +62,12 @@ pub struct PolicyClass {
     pub idle_timeout: Option<u64>,
     /// Seconds.
     pub embryonic_timeout: Option<u64>,
+    /// Seconds.
+    pub half_closed_timeout: Option<u64>,
+    /// `set connection conn-max N` / `embryonic-conn-max N` (0, the ASA's "no limit", is
+    /// left out).
+    pub conn_max: Option<u64>,
+    pub embryonic_conn_max: Option<u64>,
     pub tcp_state_bypass: bool,
 }
 

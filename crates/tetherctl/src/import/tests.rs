@@ -186,7 +186,8 @@ fn class_policy_and_service_policy_chain() {
          policy-map P\n\
          \x20description bypass for the MPLS path\n\
          \x20class C\n\
-         \x20\x20set connection timeout embryonic 0:00:30 idle 1:00:00\n\
+         \x20\x20set connection timeout embryonic 0:00:30 idle 1:00:00 half-closed 0:10:00\n\
+         \x20\x20set connection conn-max 1000 embryonic-conn-max 50\n\
          \x20\x20set connection advanced-options tcp-state-bypass\n\
          policy-map Q\n\
          \x20class C\n\
@@ -203,7 +204,9 @@ fn class_policy_and_service_policy_chain() {
         json!({"policy": [
             {"name": "P", "config": {"name": "P", "description": "bypass for the MPLS path"},
              "classes": {"class": [{"name": "C", "config": {"name": "C", "embryonic-timeout": 30,
-                                                          "idle-timeout": 3600, "tcp-state-bypass": true}}]}},
+                                                          "idle-timeout": 3600, "half-closed-timeout": 600,
+                                                          "conn-max": 1000, "embryonic-conn-max": 50,
+                                                          "tcp-state-bypass": true}}]}},
             {"name": "Q", "config": {"name": "Q"},
              "classes": {"class": [{"name": "C", "config": {"name": "C"}}]}}
         ]})
@@ -235,11 +238,23 @@ fn policy_map_problems() {
             "H:MM:SS",
         ),
         (
-            "policy-map P\n class C\n  set connection timeout half-closed 0:10:00",
-            "timeout half-closed cannot be translated",
+            "policy-map P\n class C\n  set connection timeout half-closed 0:00:10",
+            "half-closed 0:00:10 is outside what Tether accepts (0:00:30",
         ),
         (
-            "policy-map P\n class C\n  set connection conn-max 100",
+            "policy-map P\n class C\n  set connection timeout dcd",
+            "timeout dcd cannot be translated",
+        ),
+        (
+            "policy-map P\n class C\n  set connection conn-max 2000001",
+            "above what Tether accepts",
+        ),
+        (
+            "policy-map P\n class C\n  set connection conn-max 10 per-client-max 5",
+            "per-client-max cannot be translated",
+        ),
+        (
+            "policy-map P\n class C\n  set connection random-sequence-number disable",
             "only 'set connection timeout",
         ),
         (

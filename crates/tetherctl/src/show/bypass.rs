@@ -10,6 +10,8 @@
 //!       Set connection timeout policy:
 //!         idle 0:15:00
 //!       Set connection advanced-options: tcp-state-bypass
+//!       Bypass trigger: interface trk0 down, hold 0:01:00
+//!       Bypass armed: no (trigger-up) since 2026-12-05T00:10:00Z, 2 transitions
 //!       Matched: 12 packets, 1200 bytes
 //!       Bypass connections: 1 current, 3 built; torn down: 2 idle, 0 FIN/RST, 0 flushed
 //!   Status: applied
@@ -68,6 +70,11 @@ pub struct PolicyClass {
     pub tcp_state_bypass: bool,
     pub idle_timeout: Option<u64>,
     pub embryonic_timeout: Option<u64>,
+    pub half_closed_timeout: Option<u64>,
+    pub conn_max: Option<u64>,
+    pub embryonic_conn_max: Option<u64>,
+    pub refused_conn_max: Option<u64>,
+    pub refused_embryonic_conn_max: Option<u64>,
     pub matched_packets: Option<u64>,
     pub matched_bytes: Option<u64>,
     pub current: Option<u64>,
@@ -75,6 +82,16 @@ pub struct PolicyClass {
     pub torn_down_idle: Option<u64>,
     pub torn_down_fin_rst: Option<u64>,
     pub torn_down_flushed: Option<u64>,
+    /// `syn-check` or `stateless` (None: the ASA's full bypass).
+    pub bypass_mode: Option<String>,
+    /// Conditional bypass: `interface X` or `link-state group N`.
+    pub trigger: Option<String>,
+    pub trigger_hold: Option<u64>,
+    pub armed: Option<bool>,
+    pub armed_reason: Option<String>,
+    pub armed_since: Option<String>,
+    pub hold_until: Option<String>,
+    pub arm_transitions: Option<u64>,
 }
 
 /// A service-policy: a policy applied to an interface (or globally) and whether the dataplane
@@ -189,6 +206,18 @@ pub fn view_from_json(v: &Value) -> Result<BypassView, serde_json::Error> {
                             .embryonic_timeout
                             .map(|t| u64::from(u32::from(t)))
                             .or(s.embryonic_timeout.map(|t| u64::from(u32::from(t)))),
+                        half_closed_timeout: (cfg
+                            .half_closed_timeout
+                            .map(|t| u64::from(u32::from(t))))
+                        .or(s.half_closed_timeout.map(|t| u64::from(u32::from(t)))),
+                        conn_max: (cfg.conn_max.map(|n| u64::from(u32::from(n))))
+                            .or(s.conn_max.map(|n| u64::from(u32::from(n)))),
+                        embryonic_conn_max: (cfg
+                            .embryonic_conn_max
+                            .map(|n| u64::from(u32::from(n))))
+                        .or(s.embryonic_conn_max.map(|n| u64::from(u32::from(n)))),
+                        refused_conn_max: u(s.refused_conn_max),
+                        refused_embryonic_conn_max: u(s.refused_embryonic_conn_max),
                         matched_packets: u(s.matched_packets),
                         matched_bytes: u(s.matched_bytes),
                         current: u(s.bypass_connections_current),
@@ -196,6 +225,26 @@ pub fn view_from_json(v: &Value) -> Result<BypassView, serde_json::Error> {
                         torn_down_idle: u(s.torn_down_idle),
                         torn_down_fin_rst: u(s.torn_down_fin_rst),
                         torn_down_flushed: u(s.torn_down_flushed),
+                        bypass_mode: (cfg.bypass_mode.map(|m| m.as_str().to_string()))
+                            .or(s.bypass_mode.map(|m| m.as_str().to_string()))
+                            .filter(|m| m != "full"),
+                        trigger: match (
+                            (cfg.trigger_interface.map(|i| i.to_string()))
+                                .or(s.trigger_interface.map(|i| i.to_string())),
+                            (cfg.trigger_link_state_group.map(u16::from))
+                                .or(s.trigger_link_state_group.map(u16::from)),
+                        ) {
+                            (Some(i), _) => Some(format!("interface {i}")),
+                            (None, Some(g)) => Some(format!("link-state group {g}")),
+                            (None, None) => None,
+                        },
+                        trigger_hold: (cfg.trigger_hold_time.map(|t| u64::from(u32::from(t))))
+                            .or(s.trigger_hold_time.map(|t| u64::from(u32::from(t)))),
+                        armed: s.bypass_armed,
+                        armed_reason: s.armed_reason.map(|r| r.as_str().to_string()),
+                        armed_since: s.armed_last_change.map(|t| t.to_string()),
+                        hold_until: s.hold_until.map(|t| t.to_string()),
+                        arm_transitions: u(s.arm_transitions),
                     }
                 })
                 .collect(),
@@ -309,18 +358,43 @@ fn render_policy(out: &mut String, view: &BypassView, p: &Policy) {
             Some((_, Some(acl))) => out.push_str(&format!("      Match: access-list {acl}\n")),
             _ => out.push_str("      Match: (class-map not configured)\n"),
         }
-        if c.idle_timeout.is_some() || c.embryonic_timeout.is_some() {
+        if c.idle_timeout.is_some()
+            || c.embryonic_timeout.is_some()
+            || c.half_closed_timeout.is_some()
+        {
             out.push_str("      Set connection timeout policy:\n");
             if let Some(e) = c.embryonic_timeout {
                 out.push_str(&format!("        embryonic {}\n", hms(e)));
+            }
+            if let Some(h) = c.half_closed_timeout {
+                out.push_str(&format!("        half-closed {}\n", hms(h)));
             }
             if let Some(i) = c.idle_timeout {
                 out.push_str(&format!("        idle {}\n", hms(i)));
             }
         }
-        if c.tcp_state_bypass {
-            out.push_str("      Set connection advanced-options: tcp-state-bypass\n");
+        if c.conn_max.is_some() || c.embryonic_conn_max.is_some() {
+            // As the ASA's `show service-policy`: the limits, then what they refused.
+            out.push_str(&format!(
+                "      Set connection policy: conn-max {}, embryonic-conn-max {}\n",
+                c.conn_max.map_or("-".into(), |n| n.to_string()),
+                c.embryonic_conn_max.map_or("-".into(), |n| n.to_string())
+            ));
+            out.push_str(&format!(
+                "      Refused: {} by conn-max, {} by embryonic-conn-max\n",
+                count(c.refused_conn_max),
+                count(c.refused_embryonic_conn_max)
+            ));
         }
+        if c.tcp_state_bypass {
+            match &c.bypass_mode {
+                Some(m) => out.push_str(&format!(
+                    "      Set connection advanced-options: tcp-state-bypass ({m})\n"
+                )),
+                None => out.push_str("      Set connection advanced-options: tcp-state-bypass\n"),
+            }
+        }
+        render_arming(out, c);
         if c.matched_packets.is_some() || c.matched_bytes.is_some() {
             out.push_str(&format!(
                 "      Matched: {} packets, {} bytes\n",
@@ -339,6 +413,37 @@ fn render_policy(out: &mut String, view: &BypassView, p: &Policy) {
             ));
         }
     }
+}
+
+/// A conditional class's trigger and whether its bypass is armed now, and why (nothing for an
+/// unconditional class, whose layout stays the ASA's).
+fn render_arming(out: &mut String, c: &PolicyClass) {
+    let Some(trigger) = &c.trigger else { return };
+    out.push_str(&format!(
+        "      Bypass trigger: {trigger} down, hold {}\n",
+        hms(c.trigger_hold.unwrap_or(60))
+    ));
+    let Some(armed) = c.armed else {
+        out.push_str("      Bypass armed: unknown (no state from the daemon yet)\n");
+        return;
+    };
+    let mut line = format!(
+        "      Bypass armed: {} ({}",
+        if armed { "yes" } else { "no" },
+        c.armed_reason.as_deref().unwrap_or("?")
+    );
+    if let Some(until) = &c.hold_until {
+        line.push_str(&format!(" until {until}"));
+    }
+    line.push(')');
+    if let Some(since) = &c.armed_since {
+        line.push_str(&format!(" since {since}"));
+    }
+    if let Some(n) = c.arm_transitions {
+        line.push_str(&format!(", {n} transitions"));
+    }
+    out.push_str(&line);
+    out.push('\n');
 }
 
 /// `show access-list` as the ASA prints it: a header with the number of entries (ACEs,
@@ -508,6 +613,36 @@ access-list StatelessTraffic line 3 remark Inbound Traffic
 access-list StatelessTraffic line 4 extended permit tcp 198.19.1.0 255.255.255.0 198.18.1.0 255.255.255.0 (hitcnt=5)
 ";
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn a_conditional_class_shows_its_trigger_and_arming() {
+        let v = json!({"policies": {"policy": [{"name": "MPLS-policy", "config": {"name": "MPLS-policy"},
+            "classes": {"class": [{"name": "tcp_bypass",
+                "config": {"name": "tcp_bypass", "tcp-state-bypass": true, "bypass-mode": "syn-check",
+                           "trigger-link-state-group": 7, "trigger-hold-time": 30,
+                           "conn-max": 100, "half-closed-timeout": 600},
+                "state": {"bypass-armed": true, "armed-reason": "hold-time",
+                          "armed-last-change": "2026-12-05T00:10:00Z",
+                          "hold-until": "2026-12-05T00:12:30Z", "arm-transitions": "3",
+                          "refused-conn-max": "4"}}]}}]}});
+        let text = render(&view_from_json(&v).unwrap());
+        assert!(
+            text.contains(
+                "      Set connection advanced-options: tcp-state-bypass (syn-check)\n\
+                 \x20     Bypass trigger: link-state group 7 down, hold 0:00:30\n\
+                 \x20     Bypass armed: yes (hold-time until 2026-12-05T00:12:30Z) since 2026-12-05T00:10:00Z, 3 transitions\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "      Set connection timeout policy:\n        half-closed 0:10:00\n\
+                 \x20     Set connection policy: conn-max 100, embryonic-conn-max -\n\
+                 \x20     Refused: 4 by conn-max, - by embryonic-conn-max\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

@@ -19,7 +19,10 @@ use tonic::Streaming;
 
 pub struct Daemon {
     pub child: Child,
+    /// gNMI (plaintext).
     pub addr: String,
+    /// NETCONF over SSH.
+    pub netconf: String,
     _dir: tempfile::TempDir,
 }
 
@@ -41,24 +44,46 @@ pub fn start() -> Daemon {
             "--netconf-listen",
             "127.0.0.1:0",
         ])
-        .env("RUST_LOG", "warn,tetherd=info")
+        .env("RUST_LOG", "warn,tetherd=info,tether_netconf=info")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let l = lines.next().expect("tetherd output").unwrap();
-        if let Some(i) = l.find("listening on ") {
-            break l[i + 13..].split_whitespace().next().unwrap().to_string();
-        }
+    let after = |l: &str, what: &str| {
+        l.find(what).map(|i| {
+            l[i + what.len()..]
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string()
+        })
     };
+    let (mut addr, mut netconf) = (None, None);
+    while addr.is_none() || netconf.is_none() {
+        let l = lines.next().expect("tetherd output").unwrap();
+        addr = addr.or_else(|| after(&l, "listening on "));
+        netconf = netconf.or_else(|| after(&l, "NETCONF over SSH serving on "));
+    }
     std::thread::spawn(move || for _ in lines {});
     Daemon {
         child,
-        addr,
+        addr: addr.unwrap(),
+        netconf: netconf.unwrap(),
         _dir: dir,
     }
+}
+
+/// Resident memory of process `pid` (MiB; 0 when it cannot be read).
+pub fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
 }
 
 pub fn elem(name: &str, key: Option<(&str, &str)>) -> PathElem {

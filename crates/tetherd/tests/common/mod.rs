@@ -5,6 +5,7 @@
 
 mod auth;
 pub mod netconf;
+pub mod netconf_client;
 pub use auth::*;
 
 use std::io::{BufRead, BufReader};
@@ -117,6 +118,16 @@ impl Daemon {
         GNmiClient::connect(format!("http://{}", self.addr))
             .await
             .expect("connect")
+    }
+
+    /// The `tether.sim.v1.Simulator` client on the same port.
+    pub async fn simulator(&self) -> tether_proto::sim::simulator_client::SimulatorClient<Channel> {
+        tether_proto::sim::simulator_client::SimulatorClient::connect(format!(
+            "http://{}",
+            self.addr
+        ))
+        .await
+        .expect("connect the simulator")
     }
 
     /// SIGKILL, as a crash.
@@ -289,6 +300,21 @@ pub fn normalize(v: Value) -> Value {
         Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (k, normalize(v))).collect()),
         v => v,
     }
+}
+
+/// Creates simulated interfaces (carrier up) with one Set.
+pub async fn sim_interfaces(c: &mut GNmiClient<Channel>, names: &[&str]) {
+    let ifs: Vec<Value> = names
+        .iter()
+        .map(|n| json!({"name": n, "config": {"name": n}, "simulation": {"config": {"carrier": true}}}))
+        .collect();
+    set_update(
+        c,
+        "/tether-interfaces:interfaces",
+        json!({"interface": ifs}),
+    )
+    .await
+    .expect("simulated interfaces created");
 }
 
 /// The reference scenario's bypass configuration (RFC 7951 content of `bypass`).

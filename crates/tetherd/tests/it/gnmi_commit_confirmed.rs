@@ -117,13 +117,30 @@ async fn a_commit_not_confirmed_rolls_back_after_its_duration() {
         "the id is a token: {}",
         e.message()
     );
+    // "A SetRequest call made without extension" (§3.2.1) includes one with no operations:
+    // a client that sends it would otherwise be told OK with a rollback about to happen.
+    let e = empty_set(&mut c).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    assert!(
+        e.message().contains("confirmed commit is pending"),
+        "{}",
+        e.message()
+    );
     wait_for_desc(&mut c, "before").await;
     // Then the device takes plain Sets again, and confirming is too late.
     let e = act(&mut c, "c1", Action::Confirm(CommitConfirm {}))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    empty_set(&mut c).await.unwrap();
     set_desc(&mut c, "after", vec![]).await.unwrap();
+}
+
+/// A Set with no operations and no extension.
+async fn empty_set(c: &mut GNmiClient<Channel>) -> Result<SetResponse, Status> {
+    c.set(SetRequest::default())
+        .await
+        .map(tonic::Response::into_inner)
 }
 
 #[tokio::test]

@@ -28,16 +28,7 @@ fn members(names: &[&str]) -> Value {
 /// group 1), d1 (shared) and d2 down. Group 3: u3, u4 up, d2, d3 down, one downstream per
 /// failed upstream.
 async fn configure(c: &mut GNmiClient<Channel>) {
-    let ifaces: Vec<Value> = (IFACES.iter())
-        .map(|n| json!({"name": n, "config": {"name": n}, "simulation": {"config": {"carrier": true}}}))
-        .collect();
-    set_update(
-        c,
-        "/tether-interfaces:interfaces",
-        json!({"interface": ifaces}),
-    )
-    .await
-    .unwrap();
+    sim_interfaces(c, &IFACES).await;
     let groups = json!({"group": [
         {"id": 1, "config": {"id": 1, "threshold-type": "percentage", "threshold-down": 50, "threshold-up": 75},
          "upstream": members(&["u1", "u2", "u3", "u4"]), "downstream": members(&["d1"])},

@@ -22,6 +22,7 @@ mod link_state_knobs;
 mod otel;
 mod reload;
 mod scenario_bypass;
+mod scenario_conditional_bypass;
 mod scenario_link_state;
 mod sim_clock_real;
 mod storage_faults;

@@ -58,17 +58,7 @@ async fn inject(sim: &mut SimulatorClient<Channel>, p: InjectPacketRequest) -> (
 }
 
 async fn interfaces(c: &mut GNmiClient<Channel>) {
-    let ifs: Vec<Value> = ["Inside", "MPLS"]
-        .iter()
-        .map(|n| json!({"name": n, "config": {"name": n}, "simulation": {"config": {"carrier": true}}}))
-        .collect();
-    set_update(
-        c,
-        "/tether-interfaces:interfaces",
-        json!({"interface": ifs}),
-    )
-    .await
-    .unwrap();
+    sim_interfaces(c, &["Inside", "MPLS"]).await;
 }
 
 /// Waits until the worker has installed what the last Set asked for: probes with a packet
@@ -143,9 +133,7 @@ fn counter(v: &Value, leaf: &str) -> u64 {
 async fn asymmetric_return_passes_only_with_the_bypass_policy_and_expires_when_idle() {
     let d = Daemon::start();
     let mut c = d.client().await;
-    let mut sim = SimulatorClient::connect(format!("http://{}", d.addr))
-        .await
-        .unwrap();
+    let mut sim = d.simulator().await;
     interfaces(&mut c).await;
 
     // Control run: the access-list, class and policies exist, but no service-policy binds
@@ -249,20 +237,8 @@ async fn asymmetric_return_passes_only_with_the_bypass_policy_and_expires_when_i
 async fn up_delay_waits_exactly_five_simulated_seconds() {
     let d = Daemon::start();
     let mut c = d.client().await;
-    let mut sim = SimulatorClient::connect(format!("http://{}", d.addr))
-        .await
-        .unwrap();
-    let ifs: Vec<Value> = ["Po11", "Gi1/1", "Gi1/2"]
-        .iter()
-        .map(|n| json!({"name": n, "config": {"name": n}, "simulation": {"config": {"carrier": true}}}))
-        .collect();
-    set_update(
-        &mut c,
-        "/tether-interfaces:interfaces",
-        json!({"interface": ifs}),
-    )
-    .await
-    .unwrap();
+    let mut sim = d.simulator().await;
+    sim_interfaces(&mut c, &["Po11", "Gi1/1", "Gi1/2"]).await;
     set_update(
         &mut c,
         "/link-state/groups/group[id=1]",
@@ -316,4 +292,105 @@ async fn up_delay_waits_exactly_five_simulated_seconds() {
         .await
         .unwrap();
     until_verdict(&mut sim, probe("Gi1/2"), Verdict::Pass).await;
+}
+
+#[tokio::test]
+async fn bypass_modes_set_over_gnmi_change_the_simulated_verdicts() {
+    let d = Daemon::start();
+    let mut c = d.client().await;
+    let mut sim = d.simulator().await;
+    interfaces(&mut c).await;
+    set_update(&mut c, "/tether-conntrack-bypass:bypass", scenario_bypass())
+        .await
+        .unwrap();
+    let mode = "/tether-conntrack-bypass:bypass/policies/policy[name=MPLS-policy]/classes/class[name=tcp_bypass]/config/bypass-mode";
+    let mut port = 41000;
+    for (m, reason) in [
+        ("stateless", "stateless"),
+        ("syn-check", "no-syn-check"),
+        ("full", "bypass"),
+    ] {
+        set_update(&mut c, mode, json!(m)).await.unwrap();
+        // A fresh flow per probe, until the worker has installed the new mode.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            port += 1;
+            let (v, got) = inject(&mut sim, packet("MPLS", SITE, port, DC, 443, ack())).await;
+            if got == reason {
+                assert_eq!(v, Verdict::Pass, "{m}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "{m}: still {got}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let e = set_update(&mut c, mode, json!("loose")).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e:?}");
+}
+
+#[tokio::test]
+async fn conn_max_refuses_over_gnmi_and_counts_and_zero_is_refused() {
+    let d = Daemon::start();
+    let mut c = d.client().await;
+    let mut sim = d.simulator().await;
+    interfaces(&mut c).await;
+    let mut b = scenario_bypass();
+    for p in b["policies"]["policy"].as_array_mut().unwrap() {
+        let cfg = &mut p["classes"]["class"][0]["config"];
+        cfg["tcp-state-bypass"] = json!(false);
+        cfg["conn-max"] = json!(1);
+        cfg["embryonic-conn-max"] = json!(1);
+        cfg["half-closed-timeout"] = json!(30);
+    }
+    set_update(&mut c, "/tether-conntrack-bypass:bypass", b)
+        .await
+        .unwrap();
+    let syn = |port| {
+        packet(
+            "MPLS",
+            SITE,
+            port,
+            DC,
+            443,
+            TcpFlags {
+                syn: true,
+                ..Default::default()
+            },
+        )
+    };
+    // SYNs pass until the worker has installed the limit (a new flow each); once it has,
+    // the class's first SYN builds its one connection and the next is refused.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut port = 42000;
+    loop {
+        port += 1;
+        let (v, reason) = inject(&mut sim, syn(port)).await;
+        if reason == "conn-limit" {
+            assert_eq!(v, Verdict::Drop);
+            break;
+        }
+        assert_eq!((v, reason.as_str()), (Verdict::Pass, "new-syn"));
+        assert!(Instant::now() < deadline, "conn-max never enforced");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    loop {
+        let s = class_state(&mut c, "MPLS-policy").await;
+        if s.get("refused-conn-max").is_some() && counter(&s, "refused-conn-max") >= 1 {
+            assert_eq!(counter(&s, "refused-embryonic-conn-max"), 0, "{s}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "refused-conn-max never counted: {s}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let cfg = "/tether-conntrack-bypass:bypass/policies/policy[name=MPLS-policy]/classes/class[name=tcp_bypass]/config";
+    for leaf in ["conn-max", "embryonic-conn-max"] {
+        let e = set_update(&mut c, &format!("{cfg}/{leaf}"), json!(0))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument, "{leaf}: {e:?}");
+        assert!(e.message().contains(leaf), "{leaf}: {}", e.message());
+    }
 }

@@ -16,20 +16,6 @@ use tether_proto::sim::{
 };
 use tonic::transport::Channel;
 
-async fn sim_interfaces(c: &mut GNmiClient<Channel>, names: &[&str]) {
-    let ifs: Vec<Value> = names
-        .iter()
-        .map(|n| json!({"name": n, "config": {"name": n}, "simulation": {"config": {"carrier": true}}}))
-        .collect();
-    set_update(
-        c,
-        "/tether-interfaces:interfaces",
-        json!({"interface": ifs}),
-    )
-    .await
-    .unwrap();
-}
-
 /// Get of one path with type STATE: the JSON value of its single update.
 async fn get_state(c: &mut GNmiClient<Channel>, p: &str) -> Result<Value, tonic::Status> {
     let r = c

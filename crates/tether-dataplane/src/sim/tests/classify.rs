@@ -305,3 +305,90 @@ fn ipv6_flows_are_classified_and_tracked() {
         VerdictReason::NoConnection
     );
 }
+
+/// The reference program with every class in `mode`.
+fn in_mode(mode: BypassMode) -> BypassProgram {
+    let mut p = reference_program();
+    for pol in p.policies.values_mut() {
+        for c in &mut pol.classes {
+            c.mode = mode;
+        }
+    }
+    p
+}
+
+#[test]
+fn syn_check_mode_builds_an_ordinary_entry_without_a_syn_that_fin_ends() {
+    let s = sim(&["Inside", "MPLS"]);
+    s.install_bypass(&in_mode(BypassMode::SynCheck)).unwrap();
+    let fwd = tcp("MPLS", "198.19.0.10", "198.18.0.20", TcpFlags::ACK);
+    let r = s.inject(&fwd);
+    assert_eq!(
+        (r.verdict, r.reason),
+        (Verdict::Pass, VerdictReason::NoSynCheck)
+    );
+    let c = r.connection.expect("an entry");
+    assert!(!c.bypass, "tracked as usual, not a bypass entry");
+    assert_eq!(c.state, ConnectionState::Established);
+    // FIN from both sides ends it, as any tracked connection (a full bypass entry ignores FIN).
+    let fin = TcpFlags {
+        fin: true,
+        ack: true,
+        ..Default::default()
+    };
+    s.inject(&tcp("MPLS", "198.19.0.10", "198.18.0.20", fin));
+    s.inject(&fwd.reply("Inside", fin));
+    assert!(s.connections(false).unwrap().is_empty());
+    let k = class_counters(&s, "MPLS-policy", "tcp_bypass");
+    assert_eq!((k.bypass_built, k.torn_down_fin_rst), (1, 1), "{k:?}");
+    // A SYN is an ordinary new connection in every mode.
+    let syn = TcpFlags {
+        syn: true,
+        ..Default::default()
+    };
+    let r = s.inject(&tcp("MPLS", "198.19.0.11", "198.18.0.20", syn));
+    assert_eq!(r.reason, VerdictReason::NewSyn);
+}
+
+#[test]
+fn stateless_mode_passes_on_the_access_list_alone_and_builds_nothing() {
+    let s = sim(&["Inside", "MPLS"]);
+    s.install_bypass(&in_mode(BypassMode::Stateless)).unwrap();
+    let fwd = tcp("MPLS", "198.19.0.10", "198.18.0.20", TcpFlags::ACK);
+    for _ in 0..3 {
+        let r = s.inject(&fwd);
+        assert_eq!(
+            (r.verdict, r.reason),
+            (Verdict::Pass, VerdictReason::Stateless)
+        );
+        assert!(r.connection.is_none());
+        let back = s.inject(&fwd.reply("Inside", TcpFlags::ACK));
+        assert_eq!(back.reason, VerdictReason::Stateless);
+    }
+    assert!(s.connections(false).unwrap().is_empty());
+    let k = class_counters(&s, "MPLS-policy", "tcp_bypass");
+    assert_eq!((k.matched_packets, k.bypass_built), (3, 0), "{k:?}");
+    // Outside the access-list: still dropped without state.
+    let other = s.inject(&tcp("MPLS", "198.17.0.1", "198.18.0.20", TcpFlags::ACK));
+    assert_eq!(other.verdict, Verdict::Drop);
+    // A disarmed stateless class holds the flow to state at once (there is no entry to keep).
+    let mut disarmed = in_mode(BypassMode::Stateless);
+    for pol in disarmed.policies.values_mut() {
+        for c in &mut pol.classes {
+            c.armed = false;
+        }
+    }
+    s.install_bypass(&disarmed).unwrap();
+    assert_eq!(s.inject(&fwd).reason, VerdictReason::NoConnection);
+}
+
+#[test]
+fn a_full_bypass_entry_is_flushed_when_its_class_changes_mode() {
+    let s = sim(&["Inside", "MPLS"]);
+    s.install_bypass(&reference_program()).unwrap();
+    let fwd = tcp("MPLS", "198.19.0.10", "198.18.0.20", TcpFlags::ACK);
+    assert_eq!(s.inject(&fwd).reason, VerdictReason::Bypass);
+    s.install_bypass(&in_mode(BypassMode::SynCheck)).unwrap();
+    assert!(s.connections(true).unwrap().is_empty());
+    assert_eq!(s.inject(&fwd).reason, VerdictReason::NoSynCheck);
+}

@@ -41,6 +41,10 @@ fn class(name: &str, acl: &str, bypass: bool, idle: Duration) -> PolicyClass {
         access_list: acl.into(),
         tcp_state_bypass: bypass,
         idle_timeout: idle,
+        limits: Default::default(),
+        mode: Default::default(),
+        trigger: None,
+        armed: true,
     }
 }
 

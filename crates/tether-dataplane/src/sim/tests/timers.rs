@@ -306,3 +306,90 @@ fn on_a_manual_clock_nothing_expires_without_a_step() {
     s.advance(Duration::from_secs(1));
     assert_eq!(s.connections(true).unwrap().len(), 0);
 }
+
+/// The reference program, its classes stateful (no bypass) with `limits`.
+fn limited(limits: ClassLimits) -> BypassProgram {
+    let mut p = reference_program();
+    for pol in p.policies.values_mut() {
+        for c in &mut pol.classes {
+            c.tcp_state_bypass = false;
+            c.limits = limits;
+        }
+    }
+    p
+}
+
+fn syn_from(port: u16) -> Packet {
+    let mut p = tcp("MPLS", "198.19.0.10", "198.18.0.20", TcpFlags::SYN);
+    p.src_port = port;
+    p
+}
+
+#[test]
+fn conn_max_and_embryonic_conn_max_refuse_and_count() {
+    let s = sim(&["Inside", "MPLS"]);
+    s.install_bypass(&limited(ClassLimits {
+        conn_max: Some(2),
+        embryonic_conn_max: Some(1),
+        ..Default::default()
+    }))
+    .unwrap();
+    assert_eq!(s.inject(&syn_from(1000)).reason, VerdictReason::NewSyn);
+    // One embryonic connection already: the next SYN is refused by embryonic-conn-max.
+    let r = s.inject(&syn_from(1001));
+    assert_eq!(
+        (r.verdict, r.reason),
+        (Verdict::Drop, VerdictReason::EmbryonicLimit)
+    );
+    // The first completes its handshake: room for another embryonic one, then conn-max (2).
+    s.inject(&syn_from(1000).reply("Inside", TcpFlags::SYN_ACK));
+    assert_eq!(s.inject(&syn_from(1002)).reason, VerdictReason::NewSyn);
+    let r = s.inject(&syn_from(1003));
+    assert_eq!(
+        (r.verdict, r.reason),
+        (Verdict::Drop, VerdictReason::ConnLimit)
+    );
+    let k = class_counters(&s, "MPLS-policy", "tcp_bypass");
+    assert_eq!(
+        (k.refused_conn_max, k.refused_embryonic_conn_max),
+        (1, 1),
+        "{k:?}"
+    );
+}
+
+#[test]
+fn embryonic_and_half_closed_timeouts_are_the_class_s() {
+    let s = sim(&["Inside", "MPLS"]);
+    s.install_bypass(&limited(ClassLimits {
+        embryonic_timeout: Some(Duration::from_secs(5)),
+        half_closed_timeout: Some(Duration::from_secs(40)),
+        ..Default::default()
+    }))
+    .unwrap();
+    let r = s.inject(&syn_from(2000));
+    assert_eq!(
+        r.connection.map(|c| c.current_timeout()),
+        Some(Duration::from_secs(5))
+    );
+    s.advance(Duration::from_secs(5));
+    assert!(
+        s.connections(false).unwrap().is_empty(),
+        "embryonic entry gone after 5 s"
+    );
+    // Established, then a FIN from one side: half-closed, on the class's 40 s.
+    s.inject(&syn_from(2001));
+    s.inject(&syn_from(2001).reply("Inside", TcpFlags::SYN_ACK));
+    let mut fin = syn_from(2001);
+    fin.tcp_flags = TcpFlags::FIN_ACK;
+    let r = s.inject(&fin);
+    let c = r.connection.expect("entry");
+    assert_eq!(
+        (c.state, c.current_timeout()),
+        (ConnectionState::Closing, Duration::from_secs(40))
+    );
+    s.advance(Duration::from_secs(40));
+    assert!(
+        s.connections(false).unwrap().is_empty(),
+        "half-closed entry gone after 40 s"
+    );
+}

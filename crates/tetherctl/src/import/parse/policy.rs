@@ -13,12 +13,18 @@ const MAX_DESCRIPTION: usize = 240;
 /// The YANG ranges of the timeouts, in seconds (the ASA's own maxima).
 const MAX_IDLE_TIMEOUT: u64 = 4_294_800;
 const MAX_EMBRYONIC_TIMEOUT: u64 = 3600;
+const MIN_HALF_CLOSED_TIMEOUT: u64 = 30;
+/// The YANG range of `conn-max` and `embryonic-conn-max` (the ASA's maximum).
+const MAX_CONNECTIONS: u64 = 2_000_000;
 
 /// One action of a `set connection` line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Action {
     IdleTimeout(u64),
     EmbryonicTimeout(u64),
+    HalfClosedTimeout(u64),
+    ConnMax(u64),
+    EmbryonicConnMax(u64),
     TcpStateBypass,
 }
 
@@ -163,7 +169,7 @@ impl Parser {
             },
             _ => self.problem(
                 cx,
-                "not translated in a policy-map: only 'class', 'set connection timeout idle|embryonic', 'set connection advanced-options tcp-state-bypass' and 'description'",
+                "not translated in a policy-map: only 'class', 'set connection timeout idle|embryonic|half-closed', 'set connection conn-max|embryonic-conn-max', 'set connection advanced-options tcp-state-bypass' and 'description'",
             ),
         }
     }
@@ -177,6 +183,9 @@ impl Parser {
             match *a {
                 Action::IdleTimeout(s) => c.idle_timeout = Some(s),
                 Action::EmbryonicTimeout(s) => c.embryonic_timeout = Some(s),
+                Action::HalfClosedTimeout(s) => c.half_closed_timeout = Some(s),
+                Action::ConnMax(n) => c.conn_max = Some(n),
+                Action::EmbryonicConnMax(n) => c.embryonic_conn_max = Some(n),
                 Action::TcpStateBypass => c.tcp_state_bypass = true,
             }
         }
@@ -235,27 +244,24 @@ fn set_connection(cx: &Line<'_>) -> Result<Vec<Action>, String> {
             let mut reset = false;
             while i < words.len() {
                 match words[i].as_str() {
-                    kind @ ("idle" | "embryonic") => {
+                    kind @ ("idle" | "embryonic" | "half-closed") => {
                         let Some(value) = words.get(i + 1) else {
                             return Err(format!("'{kind}' without a time"));
                         };
                         let secs = parse_hms(value)?;
-                        let max = if kind == "idle" {
-                            MAX_IDLE_TIMEOUT
-                        } else {
-                            MAX_EMBRYONIC_TIMEOUT
+                        let (min, max, action): (u64, u64, fn(u64) -> Action) = match kind {
+                            "idle" => (1, MAX_IDLE_TIMEOUT, Action::IdleTimeout),
+                            "embryonic" => (1, MAX_EMBRYONIC_TIMEOUT, Action::EmbryonicTimeout),
+                            _ => (MIN_HALF_CLOSED_TIMEOUT, MAX_IDLE_TIMEOUT, Action::HalfClosedTimeout),
                         };
-                        if secs == 0 || secs > max {
+                        if secs < min || secs > max {
                             return Err(format!(
-                                "{kind} {value} is outside what Tether accepts (0:00:01 to {}); 0:00:00 (never time out) has no equivalent",
+                                "{kind} {value} is outside what Tether accepts ({} to {}); 0:00:00 (never time out) has no equivalent",
+                                hms(min),
                                 hms(max)
                             ));
                         }
-                        actions.push(if kind == "idle" {
-                            Action::IdleTimeout(secs)
-                        } else {
-                            Action::EmbryonicTimeout(secs)
-                        });
+                        actions.push(action(secs));
                         i += 2;
                     }
                     "reset" => {
@@ -264,7 +270,7 @@ fn set_connection(cx: &Line<'_>) -> Result<Vec<Action>, String> {
                     }
                     other => {
                         return Err(format!(
-                            "timeout {other} cannot be translated: Tether has idle and embryonic timeouts"
+                            "timeout {other} cannot be translated: Tether has idle, embryonic and half-closed timeouts"
                         ));
                     }
                 }
@@ -279,6 +285,33 @@ fn set_connection(cx: &Line<'_>) -> Result<Vec<Action>, String> {
             }
             Ok(actions)
         }
-        _ => Err("only 'set connection timeout idle|embryonic' and 'set connection advanced-options tcp-state-bypass' are translated".into()),
+        "conn-max" | "embryonic-conn-max" => {
+            let mut actions = Vec::new();
+            for pair in words[2..].chunks(2) {
+                let [kind, value] = pair else {
+                    return Err(format!("'{}' without a number", pair[0]));
+                };
+                let n: u64 = value
+                    .parse()
+                    .map_err(|_| format!("{kind} {value}: not a number"))?;
+                if n > MAX_CONNECTIONS {
+                    return Err(format!("{kind} {value} is above what Tether accepts ({MAX_CONNECTIONS})"));
+                }
+                // 0 is the ASA's "no limit": the leaf is left out.
+                let n = (n > 0).then_some(n);
+                match (kind.as_str(), n) {
+                    ("conn-max", Some(n)) => actions.push(Action::ConnMax(n)),
+                    ("embryonic-conn-max", Some(n)) => actions.push(Action::EmbryonicConnMax(n)),
+                    ("conn-max" | "embryonic-conn-max", None) => {}
+                    (other, _) => {
+                        return Err(format!(
+                            "connection limit {other} cannot be translated: Tether has conn-max and embryonic-conn-max"
+                        ));
+                    }
+                }
+            }
+            Ok(actions)
+        }
+        _ => Err("only 'set connection timeout idle|embryonic|half-closed', 'set connection conn-max|embryonic-conn-max' and 'set connection advanced-options tcp-state-bypass' are translated".into()),
     }
 }
